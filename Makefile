@@ -1,0 +1,44 @@
+# airflow-chaos: the commands the README promises.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+AIRFLOW_HOME_DIR := $(CURDIR)/.airflow
+DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/example_dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(AIRFLOW_HOME_DIR)/airflow.db \
+	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
+	AIRFLOW__CHAOS__ENABLED=True
+
+.PHONY: install demo test lint bench clean
+
+$(UV):
+	$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --extra dev
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	mkdir -p $(AIRFLOW_HOME_DIR) reports
+	$(DEMO_ENV) $(BIN)/airflow db migrate > $(AIRFLOW_HOME_DIR)/migrate.log 2>&1
+	$(DEMO_ENV) $(BIN)/airflow dags test chaos_quickstart > $(AIRFLOW_HOME_DIR)/dags-test.log 2>&1 \
+		|| { tail -50 $(AIRFLOW_HOME_DIR)/dags-test.log; exit 1; }
+	$(DEMO_ENV) $(BIN)/airflow-chaos report chaos_quickstart --output reports/quickstart.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check airflow_chaos tests example_dags bench
+	$(BIN)/mypy
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(AIRFLOW_HOME_DIR) reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,9 @@
+"""The fault catalogue: declarative, validated, JSON round-trippable fault kinds."""
+
+from __future__ import annotations
+
+from airflow_chaos.faults.base import SIGNALS, Fault, FaultContext, Injection, InjectionStatus
+from airflow_chaos.faults.data import DropColumn
+from airflow_chaos.faults.timing import Delay
+
+__all__ = ["SIGNALS", "Delay", "DropColumn", "Fault", "FaultContext", "Injection", "InjectionStatus"]

@@ -1,0 +1,262 @@
+"""Fault base, the registry of fault kinds and the Injection record.
+
+A :class:`Fault` is pure data: a pydantic model validated at construction, JSON round-trippable
+through :meth:`Fault.to_dict` / :meth:`Fault.from_dict`, safe to build at DAG-parse time. How a fault
+meets the pipeline is given by its ``phase``:
+
+- ``before``: acts before the task runs (sleep, move an input file away);
+- ``around``: armed for the duration of the task (HTTP faults);
+- ``after``: transforms the task's return value or the files it wrote;
+- ``instead``: replaces the task's work (partial output, false success).
+
+No Airflow imports here; numpy is imported only when a random generator is first needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from airflow_chaos.exceptions import ChaosConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from airflow_chaos.experiment.journal import Journal
+
+Phase = Literal["before", "around", "after", "instead"]
+
+SIGNALS: tuple[str, ...] = (
+    "schema",
+    "completeness",
+    "validity",
+    "distribution",
+    "volume",
+    "freshness",
+    "ordering",
+    "format",
+    "api",
+    "feature.freshness",
+    "feature.skew",
+    "feature.schema",
+    "registry.version",
+    "registry.metadata",
+    "registry.availability",
+    "model.quality",
+)
+
+
+def validate_signals(signals: tuple[str, ...] | list[str], owner: str) -> tuple[str, ...]:
+    """Return ``signals`` as a tuple, raising ChaosConfigError naming ``owner`` on an unknown one."""
+    unknown = [s for s in signals if s not in SIGNALS]
+    if unknown:
+        raise ChaosConfigError(f"{owner}: unknown signal(s) {unknown}; allowed: {', '.join(SIGNALS)}")
+    return tuple(signals)
+
+
+def _format_validation_error(kind: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(fault)"
+        parts.append(f"field '{loc}': {err['msg']} (got {err.get('input')!r})")
+    return f"invalid {kind} fault: " + "; ".join(parts)
+
+
+class Fault(BaseModel):
+    """A declarative, validated description of one failure to inject.
+
+    Subclasses set the class variables ``kind`` (registry key), ``signals`` (evidence a healthy
+    pipeline must produce), ``phase`` and ``recoverable`` (retries or a fallback may legitimately
+    absorb the fault), and implement the method matching their phase.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
+
+    kind: ClassVar[str] = ""
+    signals: ClassVar[tuple[str, ...]] = ()
+    phase: ClassVar[Phase] = "after"
+    recoverable: ClassVar[bool] = False
+    _registry: ClassVar[dict[str, type[Fault]]] = {}
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ChaosConfigError(_format_validation_error(type(self).kind or type(self).__name__, exc)) from None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if not cls.kind:
+            return
+        validate_signals(cls.signals, cls.__name__)
+        existing = Fault._registry.get(cls.kind)
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            raise ChaosConfigError(f"fault kind {cls.kind!r} is registered twice ({existing.__name__}, {cls.__name__})")
+        Fault._registry[cls.kind] = cls
+
+    # ------------------------------------------------------------------ registry and round trip
+    @classmethod
+    def kinds(cls) -> dict[str, type[Fault]]:
+        """All registered fault kinds, by name."""
+        return dict(sorted(Fault._registry.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict including ``kind``; :meth:`from_dict` turns it back into an equal fault."""
+        return {"kind": self.kind, **self.model_dump(mode="json")}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
+        """Build a fault from ``{"kind": ..., **params}``; unknown kinds name the allowed ones."""
+        if not isinstance(data, dict) or "kind" not in data:
+            raise ChaosConfigError(f"a fault must be a mapping with a 'kind' key, got {data!r}")
+        params = dict(data)
+        kind = params.pop("kind")
+        fault_cls = Fault._registry.get(kind)
+        if fault_cls is None:
+            raise ChaosConfigError(f"field 'kind': unknown fault kind {kind!r}; allowed: {', '.join(cls.kinds())}")
+        return fault_cls(**params)
+
+    def describe(self) -> str:
+        """Short human form, e.g. ``drop_column(column='price')``."""
+        params = ", ".join(f"{k}={v!r}" for k, v in self.model_dump(exclude_defaults=True).items())
+        return f"{self.kind}({params})"
+
+    def target(self) -> str:
+        """What this fault acts on, for the injection record."""
+        return {"before": "task", "around": "task", "after": "return_value", "instead": "task"}[self.phase]
+
+    # ------------------------------------------------------------------ phases
+    def before(self, ctx: FaultContext) -> None:
+        """Phase ``before``: act on the world before the task runs."""
+        raise NotImplementedError(f"{self.kind} has no 'before' phase")
+
+    def around(self, ctx: FaultContext) -> contextlib.AbstractContextManager[None]:
+        """Phase ``around``: a context manager active while the task runs."""
+        raise NotImplementedError(f"{self.kind} has no 'around' phase")
+
+    def apply(self, value: Any, ctx: FaultContext) -> Any:
+        """Phase ``after``: return a faulted copy of ``value``; never mutate the caller's object."""
+        raise NotImplementedError(f"{self.kind} has no 'after' phase")
+
+    def instead(self, call: Callable[[], Any], ctx: FaultContext) -> Any:
+        """Phase ``instead``: run in place of the task's work (``call`` runs it)."""
+        raise NotImplementedError(f"{self.kind} has no 'instead' phase")
+
+
+# ---------------------------------------------------------------------- seeding
+def stable_seed(*parts: Any) -> int:
+    """A 63-bit seed from a stable hash of ``parts`` (identical across processes and machines)."""
+    payload = json.dumps([str(p) for p in parts], separators=(",", ":")).encode()
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big") >> 1
+
+
+def injection_seed(
+    experiment_seed: int | None, dag_id: str, run_id: str, task_id: str, fault_index: int, map_index: int = -1
+) -> int:
+    """Seed of one injection: experiment seed, dag_id, run_id, task_id and fault index (DESIGN §6).
+
+    ``map_index`` is mixed in only for mapped task instances, so unmapped tasks follow DESIGN exactly
+    and the mapped copies of one task do not all corrupt the same rows.
+    """
+    parts: list[Any] = [experiment_seed or 0, dag_id, run_id, task_id, fault_index]
+    if map_index >= 0:
+        parts.append(map_index)
+    return stable_seed(*parts)
+
+
+# ---------------------------------------------------------------------- the context a fault runs in
+@dataclass
+class FaultContext:
+    """What a fault gets when it is applied: its seeded RNG, the journal, and a place to record changes."""
+
+    seed: int
+    journal: Journal | None = None
+    max_fraction: float = 1.0
+    changes: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+    _rng: np.random.Generator | None = field(default=None, repr=False)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """numpy Generator seeded from :attr:`seed` (created on first use)."""
+        if self._rng is None:
+            import numpy as np
+
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
+
+    def record(self, **changes: Any) -> None:
+        """Record what changed (rows, columns, bytes, requests) on the injection."""
+        self.changes.update(changes)
+
+    def bounded_fraction(self, fraction: float) -> float:
+        """``fraction`` capped by the blast-radius limit ``max_fraction``."""
+        return min(fraction, self.max_fraction)
+
+
+# ---------------------------------------------------------------------- the injection record
+class InjectionStatus(str, Enum):
+    INJECTED = "injected"
+    SKIPPED = "skipped"
+    DRY_RUN = "dry_run"
+    ERROR = "error"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Injection(BaseModel):
+    """The receipt of one fault applied (or deliberately not applied)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    kind: str
+    fault: dict[str, Any]
+    signals: list[str]
+    recoverable: bool = False
+    status: InjectionStatus
+    reason: str | None = None
+    target: str = "task"
+    dag_id: str = ""
+    run_id: str = ""
+    task_id: str = ""
+    map_index: int = -1
+    try_number: int = 1
+    fault_index: int = 0
+    seed: int = 0
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    changes: dict[str, Any] = Field(default_factory=dict)
+    outcome: Literal["success", "raised"] | None = None
+    error: str | None = None
+
+    @classmethod
+    def for_fault(cls, fault: Fault, status: InjectionStatus, **fields: Any) -> Injection:
+        return cls(
+            kind=fault.kind,
+            fault=fault.to_dict(),
+            signals=list(fault.signals),
+            recoverable=fault.recoverable,
+            status=status,
+            target=fields.pop("target", None) or fault.target(),
+            **fields,
+        )
+
+    @property
+    def applied(self) -> bool:
+        return self.status is InjectionStatus.INJECTED
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,80 @@
+# Kept free of imports: Airflow calls this during provider discovery.
+
+
+def get_provider_info() -> dict:  # type: ignore[type-arg]
+    return {
+        "package-name": "airflow-chaos",
+        "name": "Chaos",
+        "description": "Chaos engineering for ML pipelines: inject faults into tasks and prove that checks detect them.",
+        "versions": ["0.1.0"],
+        "integrations": [
+            {
+                "integration-name": "Chaos",
+                "external-doc-url": "https://airflow.apache.org/",
+                "tags": ["software"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Chaos",
+                "python-modules": [
+                    "airflow_chaos.operators.chaos",
+                    "airflow_chaos.operators.assertion",
+                    "airflow_chaos.operators.validation",
+                ],
+            }
+        ],
+        "sensors": [],
+        "hooks": [],
+        "task-decorators": [{"name": "chaos", "class-name": "airflow_chaos.decorators.chaos_task"}],
+        "config": {
+            "chaos": {
+                "description": "airflow-chaos: fault injection for ML pipelines. Inert unless enabled.",
+                "options": {
+                    "enabled": {
+                        "description": "Master switch. When False every chaos wrapper runs the task untouched.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    },
+                    "environment": {
+                        "description": "Name of this deployment's environment, checked against allowed_environments.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "staging",
+                        "default": "dev",
+                    },
+                    "allowed_environments": {
+                        "description": "Comma-separated environments where faults may be injected.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "dev,test,staging",
+                        "default": "dev,test,staging",
+                    },
+                    "max_injections_per_run": {
+                        "description": "Blast radius: at most this many faults injected in one DAG run.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "10",
+                        "default": "100",
+                    },
+                    "seed": {
+                        "description": "Default experiment seed when a wrapper gives none.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "7",
+                        "default": "0",
+                    },
+                    "journal_path": {
+                        "description": "Where mutations are journaled before they happen (a path or an "
+                        "ObjectStoragePath URL). Empty: $AIRFLOW_HOME/chaos/journal.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "s3://bucket/chaos/journal",
+                        "default": "",
+                    },
+                },
+            }
+        },
+    }

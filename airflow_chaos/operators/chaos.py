@@ -1,0 +1,328 @@
+"""The chaos wrapper: arm an existing operator in place so its execute injects faults.
+
+``chaos(task, *faults)`` swaps the task's class for a cached subclass with the same name and module
+whose ``execute`` runs the original inside an experiment. The DAG's shape, the task's type in the UI
+and its serialized form do not change. Class swapping (rather than an instance attribute) survives
+the copy Airflow makes of a task before it runs.
+
+When ``[chaos] enabled`` is False the armed ``execute`` is one dictionary lookup plus the original
+call. When enabled, each armed fault is decided by the safety guard, applied in its phase, and the
+injection records are pushed as the ``chaos_injections`` XCom, also when the task raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_chaos import config
+from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.experiment.journal import Journal
+from airflow_chaos.experiment.safety import SafetySettings, decide
+from airflow_chaos.faults.base import (
+    Fault,
+    FaultContext,
+    Injection,
+    InjectionStatus,
+    injection_seed,
+    stable_seed,
+    utcnow,
+)
+from airflow_chaos.operators.records import INJECTIONS_KEY
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator, Context
+
+
+class InjectedFailure(Exception):
+    """Raised on purpose by a fault (partial output with ``then="raise"``): the task failed because of chaos."""
+
+
+@dataclass(frozen=True)
+class ChaosArm:
+    """The faults armed on one task and how to draw them."""
+
+    faults: tuple[Fault, ...]
+    probability: float = 1.0
+    seed: int | None = None
+    dry_run: bool = False
+    max_fraction: float = 1.0
+
+    @classmethod
+    def build(
+        cls,
+        faults: Sequence[Fault] | Fault,
+        *,
+        probability: float = 1.0,
+        seed: int | None = None,
+        dry_run: bool = False,
+        max_fraction: float = 1.0,
+        owner: str = "chaos",
+    ) -> ChaosArm:
+        """Validate the arguments at DAG-parse time, naming the field on error."""
+        items = (faults,) if isinstance(faults, Fault) else tuple(faults)
+        if not items:
+            raise ChaosConfigError(
+                f"{owner}: field 'faults': give at least one fault, e.g. faults.DropColumn(column='x')"
+            )
+        for i, f in enumerate(items):
+            if not isinstance(f, Fault):
+                raise ChaosConfigError(
+                    f"{owner}: field 'faults[{i}]': expected a Fault (e.g. faults.Delay(seconds=1)), got {type(f).__name__}"
+                )
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
+            raise ChaosConfigError(f"{owner}: field 'probability' must be a number in [0, 1], got {probability!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ChaosConfigError(f"{owner}: field 'seed' must be an int or None, got {seed!r}")
+        if not isinstance(dry_run, bool):
+            raise ChaosConfigError(f"{owner}: field 'dry_run' must be True or False, got {dry_run!r}")
+        if isinstance(max_fraction, bool) or not isinstance(max_fraction, (int, float)) or not 0 < max_fraction <= 1:
+            raise ChaosConfigError(f"{owner}: field 'max_fraction' must be a number in (0, 1], got {max_fraction!r}")
+        return cls(items, float(probability), seed, dry_run, float(max_fraction))
+
+    def plus(self, other: ChaosArm) -> ChaosArm:
+        """Arming an armed task again adds the new faults; the newest settings win."""
+        return ChaosArm(self.faults + other.faults, other.probability, other.seed, other.dry_run, other.max_fraction)
+
+
+# ---------------------------------------------------------------------- arming existing operators
+def _armed_execute(self: Any, context: Context) -> Any:
+    base_execute = super(self._chaos_armed_class, self).execute
+    return run_armed(self, base_execute, context, self._chaos_arm)
+
+
+@functools.cache
+def _armed_class(cls: type) -> type:
+    namespace = {
+        "execute": _armed_execute,
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+    }
+    armed = type(cls.__name__, (cls,), namespace)
+    armed._chaos_armed_class = armed  # type: ignore[attr-defined]
+    return armed
+
+
+def chaos(
+    task: Any,
+    *faults: Fault,
+    probability: float = 1.0,
+    seed: int | None = None,
+    dry_run: bool = False,
+    max_fraction: float = 1.0,
+) -> Any:
+    """Arm an existing operator (or the output of a ``@task`` call) with faults, in place, and return it.
+
+    :param task: an operator, or the ``XComArg`` a ``@task`` call returns.
+    :param faults: the faults to inject, applied in order within their phase.
+    :param probability: chance in [0, 1] that each fault is injected on a run (seeded draw).
+    :param seed: experiment seed; with the dag, run, task and fault index it seeds each injection.
+    :param dry_run: record what would be injected and change nothing.
+    :param max_fraction: blast-radius cap on the fraction of rows any fault may touch.
+    """
+    operator = getattr(task, "operator", task)
+    from airflow.sdk import BaseOperator
+
+    if not isinstance(operator, BaseOperator):
+        kind = type(operator).__name__
+        hint = " (for mapped tasks use @task.chaos on the function)" if "Mapped" in kind else ""
+        raise ChaosConfigError(f"chaos(): field 'task': expected an operator, got {kind}{hint}")
+    arm = ChaosArm.build(
+        faults,
+        probability=probability,
+        seed=seed,
+        dry_run=dry_run,
+        max_fraction=max_fraction,
+        owner=f"chaos({operator.task_id})",
+    )
+    existing: ChaosArm | None = getattr(operator, "_chaos_arm", None)
+    operator._chaos_arm = existing.plus(arm) if existing else arm
+    if not getattr(type(operator), "_chaos_armed_class", None):
+        operator.__class__ = _armed_class(type(operator))
+    return task
+
+
+def armed_faults(task: Any) -> tuple[Fault, ...]:
+    """The faults armed on ``task`` (empty when unarmed)."""
+    arm: ChaosArm | None = getattr(getattr(task, "operator", task), "_chaos_arm", None)
+    return arm.faults if arm else ()
+
+
+# ---------------------------------------------------------------------- running armed
+def run_armed(task: BaseOperator, execute: Callable[[Context], Any], context: Context, arm: ChaosArm) -> Any:
+    """Run ``execute`` under ``arm``. The disabled path costs one dict lookup."""
+    if not config.chaos_enabled():
+        return execute(context)
+    return ArmedRun(task, context, arm).run(execute)
+
+
+def _count_run_injections(context: Context, task_id: str) -> int:
+    ti = context["ti"]
+    dag = context["dag"]
+    others = [t for t in dag.task_ids if t != task_id]
+    if not others:
+        return 0
+    pulled = ti.xcom_pull(task_ids=others, key=INJECTIONS_KEY) or []
+    return sum(1 for batch in pulled if batch for rec in batch if rec.get("status") == InjectionStatus.INJECTED.value)
+
+
+@dataclass
+class _Armed:
+    fault: Fault
+    injection: Injection
+    ctx: FaultContext
+
+    @property
+    def live(self) -> bool:
+        return self.injection.status is InjectionStatus.INJECTED
+
+
+@dataclass
+class ArmedRun:
+    """One armed task instance: decisions, phases, records."""
+
+    task: Any
+    context: Any
+    arm: ChaosArm
+    items: list[_Armed] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        ti = self.context["ti"]
+        self.dag_id: str = ti.dag_id
+        self.run_id: str = ti.run_id
+        self.task_id: str = ti.task_id
+        self.map_index: int = ti.map_index if ti.map_index is not None else -1
+        self.try_number: int = ti.try_number or 1
+        self.journal = Journal(config.journal_root())
+
+    @property
+    def log(self) -> Any:
+        return self.task.log
+
+    def _settings(self) -> SafetySettings:
+        return SafetySettings(
+            enabled=True,
+            environment=config.environment(),
+            allowed_environments=config.allowed_environments(),
+            kill_switch=config.kill_switch_on(),
+            max_injections_per_run=config.max_injections_per_run(),
+            injections_so_far=_count_run_injections(self.context, self.task_id),
+        )
+
+    def _decide(self) -> None:
+        settings = self._settings()
+        experiment_seed = self.arm.seed if self.arm.seed is not None else config.default_seed()
+        injected = 0
+        for index, fault in enumerate(self.arm.faults):
+            seed = injection_seed(experiment_seed, self.dag_id, self.run_id, self.task_id, index, self.map_index)
+            draw = stable_seed(seed, "gate") / 2**63
+            decision = decide(
+                settings, probability=self.arm.probability, draw=draw, dry_run=self.arm.dry_run, injected_here=injected
+            )
+            injected += decision.inject
+            injection = Injection.for_fault(
+                fault,
+                decision.status,
+                reason=decision.reason,
+                dag_id=self.dag_id,
+                run_id=self.run_id,
+                task_id=self.task_id,
+                map_index=self.map_index,
+                try_number=self.try_number,
+                fault_index=index,
+                seed=seed,
+            )
+            if decision.status is InjectionStatus.DRY_RUN:
+                injection.changes["would_inject"] = fault.describe()
+            labels = {"injection_id": injection.id, "dag_id": self.dag_id, "run_id": self.run_id}
+            ctx = FaultContext(seed=seed, journal=self.journal, max_fraction=self.arm.max_fraction, labels=labels)
+            self.items.append(_Armed(fault, injection, ctx))
+            self.log.info("chaos: %s %s (%s)", decision.status.value, fault.describe(), decision.reason or "armed")
+
+    def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
+        item.injection.status = InjectionStatus.ERROR
+        item.injection.error = f"{type(exc).__name__}: {exc}"
+        self.log.warning(
+            "chaos: %s failed inside the chaos engine; the task runs untouched: %s",
+            item.fault.describe(),
+            item.injection.error,
+        )
+
+    def _live(self, phase: str) -> list[_Armed]:
+        return [i for i in self.items if i.live and i.fault.phase == phase]
+
+    def run(self, execute: Callable[[Context], Any]) -> Any:
+        self._decide()
+        outcome = "raised"
+        try:
+            result = self._run_phases(execute)
+            outcome = "success"
+            return result
+        except Exception as exc:
+            for item in self.items:
+                if item.live:
+                    item.injection.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._finish(outcome)
+
+    def _run_phases(self, execute: Callable[[Context], Any]) -> Any:
+        for item in self._live("before"):
+            try:
+                item.fault.before(item.ctx)
+            except Exception as exc:  # noqa: BLE001 - engine bugs never reach the user's task
+                self._fail_engine(item, exc)
+        with contextlib.ExitStack() as stack:
+            for item in self._live("around"):
+                try:
+                    stack.enter_context(item.fault.around(item.ctx))
+                except Exception as exc:  # noqa: BLE001
+                    self._fail_engine(item, exc)
+            result = self._call(execute)
+        for item in self._live("after"):
+            try:
+                result = item.fault.apply(result, item.ctx)
+            except Exception as exc:  # noqa: BLE001
+                self._fail_engine(item, exc)
+        return result
+
+    def _call(self, execute: Callable[[Context], Any]) -> Any:
+        instead = self._live("instead")
+        if not instead:
+            return execute(self.context)
+        item, user_errors = instead[0], []
+
+        def call() -> Any:
+            try:
+                return execute(self.context)
+            except Exception as exc:
+                user_errors.append(exc)
+                raise
+
+        for extra in instead[1:]:
+            extra.injection.status = InjectionStatus.SKIPPED
+            extra.injection.reason = f"only one 'instead' fault per task; {item.fault.kind} came first"
+        try:
+            return item.fault.instead(call, item.ctx)
+        except InjectedFailure:
+            raise
+        except Exception as exc:
+            if user_errors and exc is user_errors[-1]:
+                raise
+            self._fail_engine(item, exc)
+            return execute(self.context)
+
+    def _finish(self, outcome: str) -> None:
+        now = utcnow()
+        for item in self.items:
+            inj = item.injection
+            inj.finished_at = now
+            inj.changes.update(item.ctx.changes)
+            if inj.status is InjectionStatus.INJECTED:
+                inj.outcome = outcome  # type: ignore[assignment]
+        records = [i.injection.to_json() for i in self.items]
+        self.context["ti"].xcom_push(INJECTIONS_KEY, records)
