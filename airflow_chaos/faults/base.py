@@ -75,8 +75,10 @@ class Fault(BaseModel):
     """A declarative, validated description of one failure to inject.
 
     Subclasses set the class variables ``kind`` (registry key), ``signals`` (evidence a healthy
-    pipeline must produce), ``phase`` and ``recoverable`` (retries or a fallback may legitimately
-    absorb the fault), and implement the method matching their phase.
+    pipeline must produce), ``phase``, ``recoverable`` (retries or a fallback may legitimately
+    absorb the fault) and ``template_fields`` (string fields the Airflow wrapper renders with Jinja
+    against the task's context before injecting, e.g. a file path with ``{{ ds }}``), and
+    implement the method matching their phase.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
@@ -85,6 +87,7 @@ class Fault(BaseModel):
     signals: ClassVar[tuple[str, ...]] = ()
     phase: ClassVar[Phase] = "after"
     recoverable: ClassVar[bool] = False
+    template_fields: ClassVar[tuple[str, ...]] = ()
     _registry: ClassVar[dict[str, type[Fault]]] = {}
 
     def __init__(self, /, **data: Any) -> None:

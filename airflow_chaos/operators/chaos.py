@@ -217,7 +217,8 @@ class ArmedRun:
         settings = self._settings()
         experiment_seed = self.arm.seed if self.arm.seed is not None else config.default_seed()
         injected = 0
-        for index, fault in enumerate(self.arm.faults):
+        for index, armed_fault in enumerate(self.arm.faults):
+            fault = self._render(armed_fault)
             seed = injection_seed(experiment_seed, self.dag_id, self.run_id, self.task_id, index, self.map_index)
             draw = stable_seed(seed, "gate") / 2**63
             decision = decide(
@@ -238,10 +239,25 @@ class ArmedRun:
             )
             if decision.status is InjectionStatus.DRY_RUN:
                 injection.changes["would_inject"] = fault.describe()
-            labels = {"injection_id": injection.id, "dag_id": self.dag_id, "run_id": self.run_id}
+            labels = {
+                "injection_id": injection.id,
+                "dag_id": self.dag_id,
+                "run_id": self.run_id,
+                "task_id": self.task_id,
+                "try_number": self.try_number,
+            }
             ctx = FaultContext(seed=seed, journal=self.journal, max_fraction=self.arm.max_fraction, labels=labels)
             self.items.append(_Armed(fault, injection, ctx))
             self.log.info("chaos: %s %s (%s)", decision.status.value, fault.describe(), decision.reason or "armed")
+
+    def _render(self, fault: Fault) -> Fault:
+        """Render the fault's ``template_fields`` with Jinja against the task's context."""
+        if not fault.template_fields:
+            return fault
+        update = {
+            name: self.task.render_template(getattr(fault, name), self.context) for name in fault.template_fields
+        }
+        return type(fault)(**{**fault.model_dump(), **update})
 
     def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
         item.injection.status = InjectionStatus.ERROR
