@@ -4,6 +4,30 @@ from __future__ import annotations
 
 from airflow_chaos.faults.base import SIGNALS, Fault, FaultContext, Injection, InjectionStatus
 from airflow_chaos.faults.data import DropColumn
+from airflow_chaos.faults.http import (
+    Blackhole,
+    ConnectionReset,
+    HttpError,
+    HttpLatency,
+    HttpTimeout,
+    MalformedBody,
+    RateLimit,
+)
 from airflow_chaos.faults.timing import Delay
 
-__all__ = ["SIGNALS", "Delay", "DropColumn", "Fault", "FaultContext", "Injection", "InjectionStatus"]
+__all__ = [
+    "SIGNALS",
+    "Blackhole",
+    "ConnectionReset",
+    "Delay",
+    "DropColumn",
+    "Fault",
+    "FaultContext",
+    "HttpError",
+    "HttpLatency",
+    "HttpTimeout",
+    "Injection",
+    "InjectionStatus",
+    "MalformedBody",
+    "RateLimit",
+]
