@@ -56,8 +56,10 @@ def max_injections_per_run() -> int:
     return int(get("max_injections_per_run", "100"))
 
 
-def default_seed() -> int:
-    return int(get("seed", "0"))
+def default_seed() -> int | None:
+    """``[chaos] seed``: the experiment seed of wrappers that give none; empty means per-run seeds."""
+    raw = get("seed", "").strip()
+    return int(raw) if raw else None
 
 
 def journal_root() -> str:

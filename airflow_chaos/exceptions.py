@@ -25,3 +25,7 @@ class ChaosAssertionFailed(ChaosError):
 
 class ChaosRestoreError(ChaosError):
     """A journaled mutation could not be undone, or its checksum did not match after restore."""
+
+
+class ChaosInjectedFailure(ChaosError):
+    """Raised on purpose by a fault (e.g. partial output with ``then="raise"``): the task failed because of chaos."""

@@ -60,11 +60,12 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                         "default": "100",
                     },
                     "seed": {
-                        "description": "Default experiment seed when a wrapper gives none.",
+                        "description": "Default experiment seed when a wrapper gives none. Empty: seeded from "
+                        "the run_id, so each run injects differently and each run can be replayed.",
                         "version_added": "0.1.0",
                         "type": "integer",
                         "example": "7",
-                        "default": "0",
+                        "default": "",
                     },
                     "journal_path": {
                         "description": "Where mutations are journaled before they happen (a path or an "

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
 
-from airflow_chaos.operators.chaos import ChaosArm, run_armed
+from airflow_chaos.operators.chaos import ChaosArm, chaos_resume, run_armed
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -56,6 +56,11 @@ class _ChaosDecoratedOperator(DecoratedOperator, PythonOperator):
 
     def execute(self, context: Context) -> Any:
         return run_armed(self, super().execute, context, self._chaos_arm)
+
+    def _chaos_base_execute(self) -> Callable[[Context], Any]:
+        return super().execute
+
+    _chaos_resume = chaos_resume
 
 
 def chaos_task(

@@ -166,12 +166,19 @@ def stable_seed(*parts: Any) -> int:
 def injection_seed(
     experiment_seed: int | None, dag_id: str, run_id: str, task_id: str, fault_index: int, map_index: int = -1
 ) -> int:
-    """Seed of one injection: experiment seed, dag_id, run_id, task_id and fault index (DESIGN §6).
+    """Seed of one injection, from a stable hash (DESIGN §6).
 
-    ``map_index`` is mixed in only for mapped task instances, so unmapped tasks follow DESIGN exactly
-    and the mapped copies of one task do not all corrupt the same rows.
+    With an explicit experiment seed the hash covers (seed, dag_id, task_id, fault index): the same
+    seed corrupts the same rows on every run, so an experiment can be replayed. Without one the
+    run_id takes the seed's place: every run differs, and a given run can still be reproduced.
+    ``map_index`` is mixed in only for mapped task instances.
     """
-    parts: list[Any] = [experiment_seed or 0, dag_id, run_id, task_id, fault_index]
+    parts: list[Any] = [
+        experiment_seed if experiment_seed is not None else f"run:{run_id}",
+        dag_id,
+        task_id,
+        fault_index,
+    ]
     if map_index >= 0:
         parts.append(map_index)
     return stable_seed(*parts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_chaos import config
-from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectedFailure
 from airflow_chaos.experiment.journal import Journal
 from airflow_chaos.experiment.safety import SafetySettings, decide
 from airflow_chaos.faults.base import (
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
 
-class InjectedFailure(Exception):
-    """Raised on purpose by a fault (partial output with ``then="raise"``): the task failed because of chaos."""
+# Faults that fail a task on purpose (partial output with then="raise") raise this; it is not an engine error.
+InjectedFailure = ChaosInjectedFailure
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,34 @@ class ChaosArm:
 
 # ---------------------------------------------------------------------- arming existing operators
 def _armed_execute(self: Any, context: Context) -> Any:
-    base_execute = super(self._chaos_armed_class, self).execute
-    return run_armed(self, base_execute, context, self._chaos_arm)
+    return run_armed(self, self._chaos_base_execute(), context, self._chaos_arm)
+
+
+def _armed_base_execute(self: Any) -> Callable[[Context], Any]:
+    return super(self._chaos_armed_class, self).execute
+
+
+def chaos_resume(
+    self: Any, context: Context, event: Any = None, chaos_records: list[dict[str, Any]] | None = None
+) -> Any:
+    """Where an armed task resumes after a long Delay was handed to the triggerer.
+
+    The records travel in the trigger kwargs and, because not every runner keeps those (``dag.test``
+    replaces them with the event), also in the task's own ``chaos_injections`` XCom pushed before deferring.
+    """
+    if not chaos_records:
+        ti = context["ti"]
+        map_index = ti.map_index if ti.map_index is not None else -1
+        chaos_records = ti.xcom_pull(task_ids=ti.task_id, key=INJECTIONS_KEY, map_indexes=map_index) or []
+    return run_armed(self, self._chaos_base_execute(), context, self._chaos_arm, resumed=chaos_records)
 
 
 @functools.cache
 def _armed_class(cls: type) -> type:
     namespace = {
         "execute": _armed_execute,
+        "_chaos_base_execute": _armed_base_execute,
+        "_chaos_resume": chaos_resume,
         "__module__": cls.__module__,
         "__qualname__": cls.__qualname__,
         "__doc__": cls.__doc__,
@@ -153,11 +173,21 @@ def armed_faults(task: Any) -> tuple[Fault, ...]:
 
 
 # ---------------------------------------------------------------------- running armed
-def run_armed(task: BaseOperator, execute: Callable[[Context], Any], context: Context, arm: ChaosArm) -> Any:
-    """Run ``execute`` under ``arm``. The disabled path costs one dict lookup."""
+def run_armed(
+    task: BaseOperator,
+    execute: Callable[[Context], Any],
+    context: Context,
+    arm: ChaosArm,
+    resumed: list[dict[str, Any]] | None = None,
+) -> Any:
+    """Run ``execute`` under ``arm``. The disabled path costs one dict lookup.
+
+    ``resumed`` carries the injection records across a deferral (a long Delay): decisions are not
+    drawn again and the delays already served are not applied twice.
+    """
     if not config.chaos_enabled():
         return execute(context)
-    return ArmedRun(task, context, arm).run(execute)
+    return ArmedRun(task, context, arm).run(execute, resumed)
 
 
 def _count_run_injections(context: Context, task_id: str) -> int:
@@ -176,9 +206,11 @@ class _Armed:
     injection: Injection
     ctx: FaultContext
 
+    done: bool = False
+
     @property
     def live(self) -> bool:
-        return self.injection.status is InjectionStatus.INJECTED
+        return self.injection.status is InjectionStatus.INJECTED and not self.done
 
 
 @dataclass
@@ -254,9 +286,7 @@ class ArmedRun:
         """Render the fault's ``template_fields`` with Jinja against the task's context."""
         if not fault.template_fields:
             return fault
-        update = {
-            name: self.task.render_template(getattr(fault, name), self.context) for name in fault.template_fields
-        }
+        update = {name: self.task.render_template(getattr(fault, name), self.context) for name in fault.template_fields}
         return type(fault)(**{**fault.model_dump(), **update})
 
     def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
@@ -271,9 +301,13 @@ class ArmedRun:
     def _live(self, phase: str) -> list[_Armed]:
         return [i for i in self.items if i.live and i.fault.phase == phase]
 
-    def run(self, execute: Callable[[Context], Any]) -> Any:
-        self._decide()
-        outcome = "raised"
+    def run(self, execute: Callable[[Context], Any], resumed: list[dict[str, Any]] | None = None) -> Any:
+        if resumed is None:
+            self._decide()
+            self._defer_long_delays()
+        else:
+            self._resume(resumed)
+        outcome: str | None = "raised"
         try:
             result = self._run_phases(execute)
             outcome = "success"
@@ -283,8 +317,67 @@ class ArmedRun:
                 if item.live:
                     item.injection.error = f"{type(exc).__name__}: {exc}"
             raise
+        except BaseException as exc:
+            if type(exc).__name__ == "TaskDeferred":  # the user's own operator deferred: not an outcome
+                outcome = None
+            raise
         finally:
             self._finish(outcome)
+
+    def _defer_long_delays(self) -> None:
+        """Hand delays of ``defer_above`` seconds or more to the triggerer: no worker slot is held."""
+        long = [i for i in self._live("before") if getattr(i.fault, "should_defer", lambda: False)()]
+        if not long:
+            return
+        from datetime import timedelta
+
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        seconds = sum(float(getattr(i.fault, "seconds", 0.0)) for i in long)
+        for item in long:
+            item.ctx.record(deferred_seconds=float(getattr(item.fault, "seconds", 0.0)), served="deferred")
+            item.injection.changes.update(item.ctx.changes)
+        self.log.info("chaos: deferring %.1f s of delay to the triggerer", seconds)
+        records = [i.injection.to_json() for i in self.items]
+        self.context["ti"].xcom_push(INJECTIONS_KEY, records)
+        self.task.defer(
+            trigger=DateTimeTrigger(moment=utcnow() + timedelta(seconds=seconds)),
+            method_name="_chaos_resume",
+            kwargs={"chaos_records": records},
+        )
+
+    def _resume(self, records: list[dict[str, Any]]) -> None:
+        """Rebuild the decisions made before the deferral; delays already served are not re-applied."""
+        by_index = {int(r["fault_index"]): Injection.model_validate(r) for r in records}
+        for index, armed_fault in enumerate(self.arm.faults):
+            injection = by_index.get(index) or Injection.for_fault(
+                armed_fault,
+                InjectionStatus.ERROR,
+                error="injection record lost across the deferral; the fault was not applied after resuming",
+                dag_id=self.dag_id,
+                run_id=self.run_id,
+                task_id=self.task_id,
+                map_index=self.map_index,
+                try_number=self.try_number,
+                fault_index=index,
+            )
+            ctx = FaultContext(
+                seed=injection.seed,
+                journal=self.journal,
+                max_fraction=self.arm.max_fraction,
+                labels={
+                    "injection_id": injection.id,
+                    "dag_id": self.dag_id,
+                    "run_id": self.run_id,
+                    "task_id": self.task_id,
+                    "try_number": self.try_number,
+                },
+                changes=dict(injection.changes),
+            )
+            item = _Armed(self._render(armed_fault), injection, ctx)
+            if injection.changes.get("served") == "deferred":
+                item.done = True
+            self.items.append(item)
 
     def _run_phases(self, execute: Callable[[Context], Any]) -> Any:
         for item in self._live("before"):
@@ -332,13 +425,13 @@ class ArmedRun:
             self._fail_engine(item, exc)
             return execute(self.context)
 
-    def _finish(self, outcome: str) -> None:
+    def _finish(self, outcome: str | None) -> None:
         now = utcnow()
         for item in self.items:
             inj = item.injection
             inj.finished_at = now
             inj.changes.update(item.ctx.changes)
-            if inj.status is InjectionStatus.INJECTED:
+            if inj.status is InjectionStatus.INJECTED and outcome is not None:
                 inj.outcome = outcome  # type: ignore[assignment]
         records = [i.injection.to_json() for i in self.items]
         self.context["ti"].xcom_push(INJECTIONS_KEY, records)
