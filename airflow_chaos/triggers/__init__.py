@@ -1,1 +1,1 @@
-"""See DESIGN.md §2."""
+"""Async triggers for deferrable sensors and delays (see DESIGN.md §2)."""

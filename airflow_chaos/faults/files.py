@@ -1,0 +1,405 @@
+"""File and object faults: hold back, swap format, truncate, corrupt, empty.
+
+Paths may be local (``/data/orders.csv``) or any fsspec / ``ObjectStoragePath`` URL
+(``s3://bucket/orders.csv``, ``memory://x/orders.csv``); ``path`` is a template field, so
+``{{ ds }}`` works. Every mutation goes through the :class:`~airflow_chaos.experiment.journal.Journal`:
+the original bytes are backed up and an intent entry written *before* the file changes, so the
+run's restore step (``ChaosRestoreOperator`` as a teardown, or ``airflow-chaos restore``) puts each
+file back byte-identical, also when the task failed. What changed is recorded on the injection:
+path, bytes and SHA-256 before and after, and the journal entry id.
+
+Phases:
+
+- :class:`HoldBackFile` is armed ``around`` a task: the file disappears before the task's work
+  starts (on the task that reads it, or on a sensor waiting for it).
+- :class:`SwapFormat`, :class:`TruncateFile`, :class:`CorruptBytes` and :class:`EmptyFile` act
+  ``after`` a task on a file it wrote; the task's return value passes through unchanged. To fault a
+  task's *input*, arm them on the task that writes that input: that is where the fault happens in life.
+
+No Airflow imports; pandas and numpy are imported only when a fault needs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectionError
+from airflow_chaos.experiment.journal import Journal, JournalEntry, PathLike, as_path, sha256
+from airflow_chaos.faults.base import Fault, FaultContext
+
+log = logging.getLogger(__name__)
+
+FileFormat = Literal["csv", "tsv", "json", "jsonl", "parquet"]
+_SUFFIXES: dict[str, FileFormat] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
+
+
+def journal_of(ctx: FaultContext, fault: Fault) -> Journal:
+    """The injection's journal; file faults never mutate without one."""
+    if ctx.journal is None:
+        raise ChaosInjectionError(f"{fault.kind}: file faults need a journal (FaultContext.journal) to stay restorable")
+    return ctx.journal
+
+
+def journal_labels(ctx: FaultContext) -> dict[str, str | None]:
+    """The labels a journal entry carries; an entry always gets its own injection id."""
+    labels = ctx.labels
+    return {
+        "injection_id": str(labels.get("injection_id") or uuid.uuid4().hex),
+        "dag_id": labels.get("dag_id"),
+        "run_id": labels.get("run_id"),
+    }
+
+
+def existing_file(location: str, fault: Fault) -> PathLike:
+    path = as_path(location)
+    if not path.exists():
+        raise ChaosConfigError(f"{fault.kind}: field 'path': {location} does not exist")
+    if path.is_dir():
+        raise ChaosConfigError(f"{fault.kind}: field 'path': {location} is a directory, not a file")
+    return path
+
+
+# ---------------------------------------------------------------------- rewriting faults (phase "after")
+class FileFault(Fault):
+    """A fault that rewrites a file a task wrote, after the task succeeded. The return value passes through."""
+
+    phase = "after"
+    template_fields = ("path",)
+
+    path: str = Field(min_length=1, description="The file or object to fault: a local path or URL (templated).")
+
+    def target(self) -> str:
+        return self.path
+
+    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
+        """The faulted bytes; record format-specific details on ``ctx``."""
+        raise NotImplementedError
+
+    def mutate(self, ctx: FaultContext) -> JournalEntry:
+        """Journal the file, rewrite it with :meth:`transform`, record sizes and checksums."""
+        path = existing_file(self.path, self)
+        original = path.read_bytes()
+        entry = journal_of(ctx, self).rewrite(path, lambda data: self.transform(data, ctx), **journal_labels(ctx))
+        faulted = path.read_bytes()
+        ctx.record(
+            path=str(path),
+            journal_entry=entry.id,
+            bytes_before=len(original),
+            bytes_after=len(faulted),
+            sha256_before=sha256(original),
+            sha256_after=sha256(faulted),
+        )
+        return entry
+
+    def apply(self, value: Any, ctx: FaultContext) -> Any:
+        self.mutate(ctx)
+        return value
+
+
+def detect_format(location: str, data: bytes) -> FileFormat:
+    """A file's format from its suffix, else from its first bytes."""
+    suffix = "." + location.rsplit(".", 1)[-1].lower() if "." in location.rsplit("/", 1)[-1] else ""
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if data[:4] == b"PAR1":
+        return "parquet"
+    start = data.lstrip()[:1]
+    if start == b"[":
+        return "json"
+    if start == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def read_table(data: bytes, fmt: FileFormat) -> Any:
+    """Parse ``data`` in format ``fmt`` into a pandas DataFrame."""
+    import pandas as pd
+
+    if fmt == "parquet":
+        return pd.read_parquet(io.BytesIO(data))
+    text = io.StringIO(data.decode("utf-8"))
+    if fmt in ("csv", "tsv"):
+        return pd.read_csv(text, sep="\t" if fmt == "tsv" else ",")
+    return pd.read_json(text, orient="records", lines=fmt == "jsonl")
+
+
+def write_table(frame: Any, fmt: FileFormat) -> bytes:
+    """Serialize a pandas DataFrame in format ``fmt``."""
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+    if fmt in ("csv", "tsv"):
+        return str(frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",")).encode()
+    return str(frame.to_json(orient="records", lines=fmt == "jsonl", date_format="iso")).encode()
+
+
+class SwapFormat(FileFault):
+    """The upstream changed its export format: the file keeps its name but its content is in format ``to``.
+
+    A CSV becomes JSON, a Parquet file becomes CSV, and so on. The source format is taken from
+    ``source``, else the file's suffix, else its first bytes. Readers that trust the file name break
+    or, worse, read garbage: a ``format`` check must notice.
+
+    Examples:
+        ``chaos(export, faults.SwapFormat(path="/data/{{ ds }}/orders.csv", to="json"))``
+    """
+
+    kind = "swap_format"
+    signals = ("format",)
+
+    to: FileFormat = Field(description="The format to rewrite the file in.")
+    source: FileFormat | None = Field(default=None, description="The file's real format; default: detected.")
+
+    @model_validator(mode="after")
+    def _differs(self) -> SwapFormat:
+        if self.source is not None and self.source == self.to:
+            raise ValueError(f"'to' must differ from 'source' (both {self.to!r})")
+        return self
+
+    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
+        source = self.source or detect_format(self.path, data)
+        if source == self.to:
+            raise ChaosConfigError(f"{self.kind}: field 'to': {self.path} is already {self.to}")
+        frame = read_table(data, source)
+        ctx.record(format_before=source, format_after=self.to, rows=len(frame))
+        return write_table(frame, self.to)
+
+
+class TruncateFile(FileFault):
+    """A write cut short: keep only the first ``keep_fraction`` of the file's bytes.
+
+    The blast-radius cap ``max_fraction`` bounds the fraction of bytes removed.
+    """
+
+    kind = "truncate_file"
+    signals = ("format",)
+
+    keep_fraction: float = Field(ge=0, lt=1, description="Fraction of the bytes to keep (the first ones).")
+
+    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
+        removed = ctx.bounded_fraction(1.0 - self.keep_fraction)
+        kept = math.floor(len(data) * (1.0 - removed))
+        ctx.record(bytes_removed=len(data) - kept)
+        return data[:kept]
+
+
+class CorruptBytes(FileFault):
+    """Bit rot or a bad transfer: flip ``n_bytes`` bytes, or a ``fraction`` of them, at seeded positions.
+
+    Give exactly one of ``fraction`` and ``n_bytes``. Each chosen byte is XOR-ed with a non-zero
+    value, so it always changes. The same seed gives byte-identical corrupted output. The blast-radius
+    cap ``max_fraction`` bounds the fraction of bytes corrupted.
+    """
+
+    kind = "corrupt_bytes"
+    signals = ("format",)
+
+    fraction: float | None = Field(default=None, gt=0, le=1, description="Fraction of the bytes to corrupt.")
+    n_bytes: int | None = Field(default=None, gt=0, description="Number of bytes to corrupt.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CorruptBytes:
+        if (self.fraction is None) == (self.n_bytes is None):
+            raise ValueError("give exactly one of 'fraction' and 'n_bytes'")
+        return self
+
+    def count(self, size: int, ctx: FaultContext) -> int:
+        """How many bytes to corrupt in a file of ``size`` bytes."""
+        wanted = self.n_bytes if self.n_bytes is not None else math.ceil(size * (self.fraction or 0.0))
+        return min(wanted, size, max(1, math.floor(size * ctx.max_fraction)))
+
+    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
+        if not data:
+            raise ChaosConfigError(f"{self.kind}: field 'path': {self.path} is empty, there is nothing to corrupt")
+        import numpy as np
+
+        count = self.count(len(data), ctx)
+        positions = ctx.rng.choice(len(data), size=count, replace=False)
+        masks = ctx.rng.integers(1, 256, size=count, dtype=np.uint8)
+        buffer = np.frombuffer(data, dtype=np.uint8).copy()
+        buffer[positions] ^= masks
+        ctx.record(bytes_corrupted=count)
+        return buffer.tobytes()
+
+
+class EmptyFile(FileFault):
+    """The file is there, with nothing in it: a zero-byte export."""
+
+    kind = "empty_file"
+    signals = ("volume", "format")
+
+    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
+        return b""
+
+
+# ---------------------------------------------------------------------- hold back (phase "around")
+class _Release:
+    """Puts a held-back file back at ``due`` (epoch seconds) from a timer thread, exactly once."""
+
+    def __init__(self, journal: Journal, entry: JournalEntry, due: float, ctx: FaultContext) -> None:
+        self.journal, self.entry, self.due, self.ctx = journal, entry, due, ctx
+        self.released_at: float | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, due - time.time()), self.release)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def release(self) -> None:
+        with self._lock:
+            if self.released_at is not None:
+                return
+            try:
+                self.journal.restore(injection_id=self.entry.injection_id, dag_id=self.entry.dag_id)
+            except Exception as exc:  # noqa: BLE001 - a failed release is recorded; restore will retry
+                log.warning("hold_back_file: could not release %s: %s", self.entry.path, exc)
+                self.ctx.record(release_error=f"{type(exc).__name__}: {exc}")
+                return
+            self.released_at = time.time()
+            self.ctx.record(released_at=_iso(self.released_at))
+            log.info("hold_back_file: released %s", self.entry.path)
+
+    def finish(self) -> None:
+        """At the task's end: stop the timer; release now if the file is due back."""
+        self._timer.cancel()
+        if self.released_at is None and time.time() >= self.due:
+            self.release()
+
+
+class HoldBackFile(Fault):
+    """Late or missing data: the file disappears before the task's work starts.
+
+    The file is moved aside through the journal (its bytes are kept) when the armed task starts, and
+    stays away until the run's restore step (``ChaosRestoreOperator`` as a teardown, or
+    ``airflow-chaos restore``). With ``release_after`` it comes back that many seconds after it was
+    held back: late, not lost.
+
+    **Where to arm it, and how ``release_after`` works.** In Airflow 3 each task runs in its own
+    process, so a timer started by the *producer* would die with it. Arm HoldBackFile on the
+    *consumer*: the task that reads the file, or the sensor that waits for it. The fault is armed
+    ``around`` that task: it holds the file back on entry and, with ``release_after``, starts a
+    background thread in the task's own process that puts the file back while the sensor keeps
+    poking. The release time is also derivable from the journal: the intent entry's creation time
+    plus ``release_after``. When the task starts again in the same DAG run (a sensor in
+    ``reschedule`` mode, or a retry), the fault finds its pending entry instead of holding the file
+    back twice, and releases it at once if it is already due, otherwise re-arms the timer for the
+    remaining time. When the task ends before the release is due (timeout, failure, or deferral to
+    the triggerer), the timer is cancelled: the file comes back at the next start of the armed task
+    or at the run's restore, never from a thread that outlived its task. A file already released in
+    this run is not held back again.
+
+    Examples:
+        ``chaos(FileArrivalSensor(task_id="wait", path=p, timeout=30), faults.HoldBackFile(path=p, release_after=10))``
+    """
+
+    kind = "hold_back_file"
+    signals = ("freshness", "volume")
+    phase = "around"
+    template_fields = ("path",)
+
+    path: str = Field(min_length=1, description="The file or object to hold back: a local path or URL (templated).")
+    release_after: float | None = Field(
+        default=None, gt=0, le=24 * 3600, description="Seconds until the file comes back; None: at restore."
+    )
+
+    def target(self) -> str:
+        return self.path
+
+    def around(self, ctx: FaultContext) -> contextlib.AbstractContextManager[None]:
+        return self._held(ctx)
+
+    @contextlib.contextmanager
+    def _held(self, ctx: FaultContext) -> Iterator[None]:
+        journal = journal_of(ctx, self)
+        entry = self._hold(journal, ctx)
+        release = self._arm_release(journal, entry, ctx) if entry is not None else None
+        try:
+            yield
+        finally:
+            if release is not None:
+                release.finish()
+            if entry is not None and self.release_after is not None and not ctx.changes.get("released_at"):
+                ctx.record(released_at=None)
+
+    def _hold(self, journal: Journal, ctx: FaultContext) -> JournalEntry | None:
+        """Hold the file back, or find it already held back in this run; None when already released."""
+        path = as_path(self.path)
+        labels = journal_labels(ctx)
+        intents, restored = _run_history(journal, str(path), labels)
+        pending = [e for e in intents if e.id not in restored]
+        if pending:
+            entry = pending[-1]
+            ctx.record(path=str(path), journal_entry=entry.id, held_back_at=_iso(entry.created), resumed=True)
+            return entry
+        if intents:
+            last = intents[-1]
+            ctx.record(path=str(path), journal_entry=last.id, held_back_at=_iso(last.created), already_released=True)
+            return None
+        size = int(path.stat().st_size) if path.exists() else 0
+        entry = journal.move_aside(path, **labels)
+        ctx.record(
+            path=str(path),
+            journal_entry=entry.id,
+            held_back_at=_iso(entry.created),
+            bytes_before=size,
+            bytes_after=0,
+            sha256_before=entry.checksum,
+            sha256_after=None,
+        )
+        return entry
+
+    def _arm_release(self, journal: Journal, entry: JournalEntry, ctx: FaultContext) -> _Release | None:
+        if self.release_after is None:
+            return None
+        due = entry.created + self.release_after
+        ctx.record(release_after=self.release_after, release_due=_iso(due))
+        release = _Release(journal, entry, due, ctx)
+        if time.time() >= due:
+            release.release()
+        else:
+            release.start()
+        return release
+
+
+def _run_history(journal: Journal, path: str, labels: dict[str, str | None]) -> tuple[list[JournalEntry], set[str]]:
+    """Hold-back intents on ``path`` in this DAG run (oldest first) and the ids already restored."""
+    intents: list[JournalEntry] = []
+    restored: set[str] = set()
+    for event in journal.events():
+        kind = event.pop("event")
+        if kind == "restored":
+            restored.add(event["id"])
+        elif (
+            kind == "intent"
+            and event["op"] == "move"
+            and event["path"] == path
+            and event["dag_id"] == labels["dag_id"]
+            and event["run_id"] == labels["run_id"]
+        ):
+            intents.append(JournalEntry(**event))
+    return sorted(intents, key=lambda e: e.created), restored
