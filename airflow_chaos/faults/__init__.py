@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from airflow_chaos.faults.base import SIGNALS, Fault, FaultContext, Injection, InjectionStatus
-from airflow_chaos.faults.data import DropColumn
+from airflow_chaos.faults.data import (
+    AddColumn,
+    BackdateTimestamps,
+    CastColumn,
+    CorruptCategories,
+    DropColumn,
+    DropPartition,
+    DuplicateRows,
+    InjectNulls,
+    OutOfOrderTimestamps,
+    OutOfRange,
+    RenameColumn,
+    ReorderColumns,
+    ShiftDistribution,
+    ShuffleRows,
+    SwapColumns,
+    TableFault,
+    TruncateRows,
+)
 from airflow_chaos.faults.files import CorruptBytes, EmptyFile, HoldBackFile, SwapFormat, TruncateFile
 from airflow_chaos.faults.http import (
     Blackhole,
@@ -18,11 +36,17 @@ from airflow_chaos.faults.timing import Delay, FalseSuccess, Jitter, PartialOutp
 
 __all__ = [
     "SIGNALS",
+    "AddColumn",
+    "BackdateTimestamps",
     "Blackhole",
+    "CastColumn",
     "ConnectionReset",
     "CorruptBytes",
+    "CorruptCategories",
     "Delay",
     "DropColumn",
+    "DropPartition",
+    "DuplicateRows",
     "EmptyFile",
     "FalseSuccess",
     "Fault",
@@ -31,12 +55,22 @@ __all__ = [
     "HttpError",
     "HttpLatency",
     "HttpTimeout",
+    "InjectNulls",
     "Injection",
     "InjectionStatus",
     "Jitter",
     "MalformedBody",
+    "OutOfOrderTimestamps",
+    "OutOfRange",
     "PartialOutput",
     "RateLimit",
+    "RenameColumn",
+    "ReorderColumns",
+    "ShiftDistribution",
+    "ShuffleRows",
+    "SwapColumns",
     "SwapFormat",
+    "TableFault",
     "TruncateFile",
+    "TruncateRows",
 ]

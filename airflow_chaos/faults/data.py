@@ -1,52 +1,177 @@
-"""Table faults on pyarrow Tables and pandas DataFrames.
+"""Table faults on pyarrow Tables and pandas DataFrames (the catalogue of issue 3).
 
 Every fault returns a new object of the caller's type and never mutates its input. Work is
-vectorised on Arrow or numpy; what changed is recorded on the injection through ``ctx.record``.
+vectorised on Arrow or numpy (see :mod:`airflow_chaos.faults.tables`); randomness comes only from
+the injection's seeded ``ctx.rng``, so the same seed gives byte-identical output; what changed is
+recorded on the injection through ``ctx.record`` (``rows_affected``, ``columns`` and fault-specific
+details, all JSON-safe).
+
+Families and the signals a healthy pipeline must produce for them:
+
+===================  =====================================================================  =========================
+family               faults                                                                 signals
+===================  =====================================================================  =========================
+schema drift         DropColumn, RenameColumn, CastColumn, AddColumn, ReorderColumns        schema
+completeness         InjectNulls (MCAR, MAR, MNAR)                                          completeness
+validity             OutOfRange, CorruptCategories                                          validity
+distribution         ShiftDistribution; SwapColumns                                         distribution (+validity)
+volume / partial     TruncateRows, DropPartition, DuplicateRows                             volume
+ordering / time      ShuffleRows, OutOfOrderTimestamps; BackdateTimestamps                  ordering; freshness
+===================  =====================================================================  =========================
+
+Blast radius: faults with a ``fraction`` use ``ctx.bounded_fraction(fraction)`` and touch
+``floor(fraction * rows)`` rows at most. Faults that would touch every row (ShiftDistribution,
+SwapColumns, BackdateTimestamps, ShuffleRows, DropPartition) touch a seeded sample of
+``floor(max_fraction * rows)`` rows when the cap is below 1 and record ``capped=True``. Schema faults
+change no values and are not capped.
+
+File targets: with ``path`` set, a fault reads the Parquet, CSV or JSON-lines file the task wrote
+(format from the suffix; local paths or URLs), applies itself, and writes the file back through
+``ctx.journal.rewrite`` so the original bytes are journaled first and restorable. The task's
+return value then passes through unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.faults.base import Fault, FaultContext
+from airflow_chaos.faults.tables import (
+    as_arrow,
+    bounded_count,
+    column_names,
+    file_format,
+    fit_numeric,
+    get_column,
+    num_rows,
+    numeric_dtype,
+    numeric_values,
+    put_nulls,
+    put_numeric,
+    put_values,
+    rank_window,
+    read_table_bytes,
+    require_absent,
+    require_column,
+    sample_positions,
+    set_column,
+    table_kind,
+    take_values,
+    to_pandas_like,
+    valid_positions,
+    write_table_bytes,
+)
+
+if TYPE_CHECKING:
+    from airflow_chaos.faults.tables import Positions
+
+__all__ = [
+    "AddColumn",
+    "BackdateTimestamps",
+    "CastColumn",
+    "CorruptCategories",
+    "DropColumn",
+    "DropPartition",
+    "DuplicateRows",
+    "InjectNulls",
+    "OutOfOrderTimestamps",
+    "OutOfRange",
+    "RenameColumn",
+    "ReorderColumns",
+    "ShiftDistribution",
+    "ShuffleRows",
+    "SwapColumns",
+    "TableFault",
+    "TruncateRows",
+    "column_names",
+    "duration_seconds",
+    "require_column",
+    "table_kind",
+]
+
+Scalar = str | int | float | bool
 
 
-def table_kind(value: Any) -> str:
-    """``"arrow"`` or ``"pandas"``; raises ChaosConfigError for anything else."""
-    module = type(value).__module__
-    if module.startswith("pyarrow") and type(value).__name__ == "Table":
-        return "arrow"
-    if module.startswith("pandas") and type(value).__name__ == "DataFrame":
-        return "pandas"
-    raise ChaosConfigError(
-        f"table faults need a pandas DataFrame or pyarrow Table, got {type(value).__module__}.{type(value).__name__}"
-    )
-
-
-def column_names(value: Any) -> list[str]:
-    if table_kind(value) == "arrow":
-        return list(value.column_names)
-    return [str(c) for c in value.columns]
-
-
-def require_column(value: Any, column: str, fault: Fault) -> None:
-    names = column_names(value)
-    if column not in names:
-        raise ChaosConfigError(f"{fault.kind}: field 'column': {column!r} not in the table; columns: {names}")
-
-
+# ---------------------------------------------------------------------- the base of every table fault
 class TableFault(Fault):
-    """A fault on a task's returned table."""
+    """A fault on a task's returned table, or on a table file the task wrote (``path``).
+
+    Subclasses implement :meth:`transform` (table in, new table out, same type).
+    """
 
     phase = "after"
+    template_fields: ClassVar[tuple[str, ...]] = ("path",)
+
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Fault a Parquet/CSV/JSON-lines file the task wrote instead of its return value (templated).",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _known_suffix(cls, path: str | None) -> str | None:
+        if path is not None and "{{" not in path and "{%" not in path:
+            file_format(path, cls.kind)
+        return path
 
     def target(self) -> str:
-        return "return_value"
+        return f"file:{self.path}" if self.path else "return_value"
+
+    def apply(self, value: Any, ctx: FaultContext) -> Any:
+        if self.path is None:
+            return self.transform(value, ctx)
+        self._apply_to_file(self.path, ctx)
+        return value
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        """Return a faulted copy of ``table`` (pandas DataFrame or pyarrow Table)."""
+        raise NotImplementedError(f"{self.kind} does not implement transform()")
+
+    def _apply_to_file(self, path: str, ctx: FaultContext) -> None:
+        from airflow_chaos.experiment.journal import as_path
+
+        fmt = file_format(path, self.kind)
+        if ctx.journal is None:
+            raise ChaosConfigError(f"{self.kind}: field 'path': a file target needs a journal to restore {path!r}")
+        if not as_path(path).exists():
+            raise ChaosConfigError(f"{self.kind}: field 'path': {path!r} does not exist")
+        sizes: dict[str, int] = {}
+
+        def rewrite(data: bytes) -> bytes:
+            out = write_table_bytes(self.transform(read_table_bytes(data, fmt), ctx), fmt)
+            sizes.update(bytes_before=len(data), bytes_after=len(out))
+            return out
+
+        entry = ctx.journal.rewrite(path, rewrite, **ctx.labels)
+        ctx.record(path=path, file_format=fmt, journal_entry=entry.id, **sizes)
 
 
+def _json_float(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _row_scope(ctx: FaultContext, candidates: Positions, size: int) -> Positions | None:
+    """None (every row) unless the blast-radius cap is below 1: then a seeded, capped sample."""
+    cap = ctx.bounded_fraction(1.0)
+    if cap >= 1:
+        return None
+    return sample_positions(ctx.rng, bounded_count(cap, size), candidates)
+
+
+def _all_rows(size: int) -> Positions:
+    import numpy as np
+
+    return np.arange(size, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------- schema drift
 class DropColumn(TableFault):
     """Schema drift: a column disappears from the output."""
 
@@ -55,13 +180,700 @@ class DropColumn(TableFault):
 
     column: str = Field(min_length=1, description="The column to drop.")
 
-    def apply(self, value: Any, ctx: FaultContext) -> Any:
-        require_column(value, self.column, self)
-        if table_kind(value) == "arrow":
-            out = value.drop_columns([self.column])
-            rows = value.num_rows
-        else:
-            out = value.drop(columns=[self.column])
-            rows = len(value)
-        ctx.record(columns_dropped=[self.column], rows_affected=int(rows))
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        require_column(table, self.column, self)
+        out = table.drop_columns([self.column]) if table_kind(table) == "arrow" else table.drop(columns=[self.column])
+        ctx.record(columns_dropped=[self.column], columns=[self.column], rows_affected=num_rows(table))
         return out
+
+
+class RenameColumn(TableFault):
+    """Schema drift: a column is renamed (e.g. ``price`` becomes ``unit_price``)."""
+
+    kind = "rename_column"
+    signals = ("schema",)
+
+    column: str = Field(min_length=1, description="The column to rename.")
+    to: str = Field(min_length=1, description="Its new name; must not exist yet.")
+
+    @model_validator(mode="after")
+    def _differs(self) -> RenameColumn:
+        if self.to == self.column:
+            raise ValueError("field 'to' must differ from field 'column'")
+        return self
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        from airflow_chaos.faults.tables import rename_column
+
+        require_column(table, self.column, self)
+        require_absent(table, self.to, self, "to")
+        ctx.record(columns=[self.column], renamed_to=self.to, rows_affected=num_rows(table))
+        return rename_column(table, self.column, self.to)
+
+
+CastType = Literal["string", "int64", "int32", "float64", "float32", "bool"]
+
+
+class CastColumn(TableFault):
+    """Schema drift: a column arrives with another type (float to string, int to float, float to int...).
+
+    Casts are unchecked where that is the realistic failure (float to int truncates). A value that
+    cannot be cast at all (``"abc"`` to int) raises ChaosConfigError. pandas integer or bool results
+    with nulls use the nullable ``Int64``/``boolean`` dtypes; strings become ``object``.
+    """
+
+    kind = "cast_column"
+    signals = ("schema",)
+
+    column: str = Field(min_length=1, description="The column to cast.")
+    to_type: CastType = Field(description="The type it arrives as.")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        arrow = as_arrow(column)
+        target = pa.type_for_alias(self.to_type)
+        if arrow.type == target:
+            raise ChaosConfigError(f"{self.kind}: field 'to_type': column {self.column!r} already is {target}")
+        try:
+            cast = pc.cast(arrow, target, safe=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ChaosConfigError(
+                f"{self.kind}: field 'to_type': cannot cast {self.column!r} to {target}: {exc}"
+            ) from None
+        new = cast if table_kind(table) == "arrow" else to_pandas_like(cast, column)
+        ctx.record(columns=[self.column], from_type=str(arrow.type), to_type=str(target), rows_affected=len(arrow))
+        return set_column(table, self.column, new)
+
+
+class AddColumn(TableFault):
+    """Schema drift: an unexpected column appears (holding ``value`` in every row)."""
+
+    kind = "add_column"
+    signals = ("schema",)
+
+    column: str = Field(min_length=1, description="The new column's name; must not exist yet.")
+    value: Scalar | None = Field(default=None, description="The value in every row (None: all null).")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        from airflow_chaos.faults.tables import append_constant
+
+        require_absent(table, self.column, self, "column")
+        ctx.record(columns=[self.column], columns_added=[self.column], rows_affected=num_rows(table))
+        return append_constant(table, self.column, self.value)
+
+
+class ReorderColumns(TableFault):
+    """Schema drift: columns arrive in another order (breaks positional consumers such as CSV loaders).
+
+    ``order=None`` draws a seeded shuffle that always differs from the current order.
+    """
+
+    kind = "reorder_columns"
+    signals = ("schema",)
+
+    order: list[str] | None = Field(default=None, min_length=2, description="The new order of all columns.")
+
+    @field_validator("order")
+    @classmethod
+    def _unique(cls, order: list[str] | None) -> list[str] | None:
+        if order is not None and len(set(order)) != len(order):
+            raise ValueError("names in 'order' must be unique")
+        return order
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        from airflow_chaos.faults.tables import select_columns
+
+        names = column_names(table)
+        order = self._new_order(names, ctx)
+        ctx.record(columns=order, previous_order=names, rows_affected=num_rows(table))
+        return select_columns(table, order)
+
+    def _new_order(self, names: list[str], ctx: FaultContext) -> list[str]:
+        if self.order is not None:
+            if sorted(self.order) != sorted(names) or self.order == names:
+                raise ChaosConfigError(
+                    f"{self.kind}: field 'order': must be a new order of exactly the columns {names}, got {self.order}"
+                )
+            return list(self.order)
+        if len(set(names)) < 2 or len(set(names)) != len(names):
+            raise ChaosConfigError(f"{self.kind}: needs at least 2 uniquely named columns to reorder, got {names}")
+        perm = [int(i) for i in ctx.rng.permutation(len(names))]
+        if perm == list(range(len(names))):
+            perm = perm[1:] + perm[:1]
+        return [names[i] for i in perm]
+
+
+# ---------------------------------------------------------------------- completeness
+class InjectNulls(TableFault):
+    """Completeness: a fraction of a column's values go missing.
+
+    Mechanisms follow jenga: ``MCAR`` picks rows uniformly; ``MAR`` picks one contiguous band of
+    ranks of ``condition_column`` (a seeded random other column when not given); ``MNAR`` picks a
+    band of ranks of the column's own values. The band's start is seeded. Only non-null values are
+    picked, so ``rows_affected`` counts new nulls. See :mod:`airflow_chaos.faults.tables` for the
+    missing marker per pandas dtype (numpy ``int64`` becomes nullable ``Int64``).
+    """
+
+    kind = "inject_nulls"
+    signals = ("completeness",)
+
+    column: str = Field(min_length=1, description="The column that loses values.")
+    fraction: float = Field(gt=0, le=1, description="Fraction of all rows to null (capped by max_fraction).")
+    mechanism: Literal["MCAR", "MAR", "MNAR"] = Field(default="MCAR", description="Missingness mechanism.")
+    condition_column: str | None = Field(default=None, min_length=1, description="MAR only: the column ranked.")
+
+    @model_validator(mode="after")
+    def _condition(self) -> InjectNulls:
+        if self.condition_column is not None and self.mechanism != "MAR":
+            raise ValueError("field 'condition_column' is only used with mechanism='MAR'")
+        if self.condition_column == self.column:
+            raise ValueError("field 'condition_column' must differ from field 'column'")
+        return self
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
+        positions, condition = self._choose(table, column, count, ctx)
+        ctx.record(
+            rows_affected=len(positions),
+            columns=[self.column],
+            mechanism=self.mechanism,
+            condition_column=condition,
+            nulls_before=int(column.null_count if table_kind(table) == "arrow" else column.isna().sum()),
+        )
+        return set_column(table, self.column, put_nulls(column, positions))
+
+    def _choose(self, table: Any, column: Any, count: int, ctx: FaultContext) -> tuple[Positions, str | None]:
+        candidates = valid_positions(column)
+        if self.mechanism == "MCAR":
+            return sample_positions(ctx.rng, count, candidates), None
+        if self.mechanism == "MNAR":
+            return rank_window(column, candidates, count, ctx.rng), None
+        condition = self.condition_column or self._other_column(table, ctx)
+        require_column(table, condition, self, "condition_column")
+        return rank_window(get_column(table, condition), candidates, count, ctx.rng), condition
+
+    def _other_column(self, table: Any, ctx: FaultContext) -> str:
+        others = [c for c in column_names(table) if c != self.column]
+        if not others:
+            raise ChaosConfigError(f"{self.kind}: field 'condition_column': MAR needs another column to condition on")
+        return others[int(ctx.rng.integers(0, len(others)))]
+
+
+# ---------------------------------------------------------------------- validity
+class OutOfRange(TableFault):
+    """Validity: a fraction of a numeric column's values leave their range.
+
+    Give exactly one of ``scale`` (multiply, e.g. 1000 for a unit mix-up) or ``value`` (replace, e.g.
+    -1 or 1e9). Integer columns keep their type: results are rounded and clipped to the type's range.
+    """
+
+    kind = "out_of_range"
+    signals = ("validity",)
+
+    column: str = Field(min_length=1, description="The numeric column.")
+    fraction: float = Field(gt=0, le=1, description="Fraction of all rows to corrupt (capped by max_fraction).")
+    scale: float | None = Field(default=None, description="Multiply the picked values by this factor.")
+    value: float | None = Field(default=None, description="Replace the picked values with this value.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OutOfRange:
+        given = [name for name in ("scale", "value") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of fields 'scale' or 'value', got {given or 'neither'}")
+        number = self.scale if self.scale is not None else self.value
+        if number is None or not math.isfinite(number) or self.scale == 1:
+            raise ValueError(f"field '{given[0]}' must be finite (and a scale must not be 1), got {number!r}")
+        return self
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import numpy as np
+
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        dtype = numeric_dtype(column, self)
+        count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
+        positions = sample_positions(ctx.rng, count, valid_positions(column))
+        if self.scale is not None:
+            new = numeric_values(column, positions) * self.scale
+        else:
+            new = np.full(len(positions), self.value, dtype=np.float64)
+        fitted = fit_numeric(new, dtype)
+        ctx.record(
+            rows_affected=len(positions),
+            columns=[self.column],
+            new_min=_json_float(fitted.min()) if len(fitted) else None,
+            new_max=_json_float(fitted.max()) if len(fitted) else None,
+        )
+        return set_column(table, self.column, put_numeric(column, positions, fitted))
+
+
+class CorruptCategories(TableFault):
+    """Validity: a fraction of a categorical (string) column's values become unseen or typo'd categories.
+
+    With ``values`` the picked rows get values drawn from it (seeded). Without, each picked value gets
+    a seeded typo (case swapped, last character dropped or doubled), extended with ``_`` until it is
+    a category the column has never held. Arrow ``string``/``large_string``/dictionary columns and
+    pandas ``object``/``string``/``category`` columns keep their type (new categories are added).
+    """
+
+    kind = "corrupt_categories"
+    signals = ("validity",)
+
+    column: str = Field(min_length=1, description="The categorical column.")
+    fraction: float = Field(gt=0, le=1, description="Fraction of all rows to corrupt (capped by max_fraction).")
+    values: list[str] | None = Field(default=None, min_length=1, description="Replacement categories to draw from.")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import pyarrow as pa
+
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        strings = self._as_strings(column)
+        count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
+        positions = sample_positions(ctx.rng, count, valid_positions(column))
+        new = self._replacements(strings.take(pa.array(positions)), strings, ctx)
+        new_values = sorted(set(new.unique().to_pylist()))
+        ctx.record(
+            rows_affected=len(positions),
+            columns=[self.column],
+            distinct_new_values=len(new_values),
+            new_values=new_values[:20],
+        )
+        return set_column(table, self.column, self._write(column, positions, new, new_values))
+
+    def _as_strings(self, column: Any) -> Any:
+        import pyarrow as pa
+        import pyarrow.types as pat
+
+        arrow = as_arrow(column)
+        value_type = arrow.type.value_type if pat.is_dictionary(arrow.type) else arrow.type
+        if not (pat.is_string(value_type) or pat.is_large_string(value_type)):
+            raise ChaosConfigError(
+                f"{self.kind}: field 'column': needs a string or categorical column, got {arrow.type}"
+            )
+        strings = arrow.cast(pa.string())
+        return strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
+
+    def _replacements(self, picked: Any, seen: Any, ctx: FaultContext) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.values is not None:
+            return pa.array(self.values, type=pa.string()).take(
+                pa.array(ctx.rng.integers(0, len(self.values), len(picked)))
+            )
+        typos = [
+            pc.utf8_swapcase(picked),
+            pc.utf8_slice_codeunits(picked, 0, -1),
+            pc.binary_join_element_wise(picked, pc.utf8_slice_codeunits(picked, -1), ""),
+        ]
+        new = pc.choose(pa.array(ctx.rng.integers(0, len(typos), len(picked)), type=pa.int8()), *typos)
+        known = pc.unique(seen.drop_null())
+        for _ in range(64):
+            collide = pc.is_in(new, value_set=known)
+            if not pc.any(collide).as_py():
+                return new
+            new = pc.if_else(collide, pc.binary_join_element_wise(new, "_", ""), new)
+        raise ChaosConfigError(f"{self.kind}: could not make unseen categories for {self.column!r}")
+
+    def _write(self, column: Any, positions: Positions, new: Any, new_values: list[str]) -> Any:
+        import pyarrow.types as pat
+
+        if table_kind_of_column(column) == "arrow":
+            if pat.is_dictionary(column.type):
+                import pyarrow.compute as pc
+
+                plain = put_values(column.cast(column.type.value_type), positions, new)
+                return pc.dictionary_encode(plain).cast(column.type)
+            return put_values(column, positions, new.cast(column.type))
+        if str(column.dtype) == "category":
+            extra = [v for v in new_values if v not in set(column.cat.categories)]
+            column = column.cat.add_categories(extra)
+        return put_values(column, positions, new.to_numpy(zero_copy_only=False))
+
+
+def table_kind_of_column(column: Any) -> Literal["arrow", "pandas"]:
+    return "arrow" if type(column).__module__.startswith("pyarrow") else "pandas"
+
+
+# ---------------------------------------------------------------------- distribution
+class ShiftDistribution(TableFault):
+    """Distribution: a numeric column drifts: ``x -> mean + (x - mean) * std_scale + mean_shift * std``.
+
+    ``mean_shift`` is in units of the column's (population) standard deviation. Integer columns keep
+    their type (rounded, clipped). Every non-null row is shifted unless the blast-radius cap is below 1.
+    """
+
+    kind = "shift_distribution"
+    signals = ("distribution",)
+
+    column: str = Field(min_length=1, description="The numeric column.")
+    mean_shift: float = Field(default=0.0, description="Shift of the mean, in standard deviations.")
+    std_scale: float = Field(default=1.0, gt=0, description="Factor on the spread around the mean.")
+
+    @model_validator(mode="after")
+    def _does_something(self) -> ShiftDistribution:
+        if not (math.isfinite(self.mean_shift) and math.isfinite(self.std_scale)):
+            raise ValueError("fields 'mean_shift' and 'std_scale' must be finite")
+        if self.mean_shift == 0 and self.std_scale == 1:
+            raise ValueError("set field 'mean_shift' (not 0) or field 'std_scale' (not 1): as given nothing changes")
+        return self
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import numpy as np
+
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        dtype = numeric_dtype(column, self)
+        values = numeric_values(column, None)
+        valid = values[~np.isnan(values)]
+        mean, std = (float(valid.mean()), float(valid.std())) if len(valid) else (0.0, 0.0)
+        scope = _row_scope(ctx, valid_positions(column), len(values))
+        picked = values if scope is None else values[scope]
+        fitted = fit_numeric(mean + (picked - mean) * self.std_scale + self.mean_shift * std, dtype)
+        ctx.record(
+            rows_affected=len(valid) if scope is None else len(scope),
+            columns=[self.column],
+            mean_before=_json_float(mean),
+            std_before=_json_float(std),
+            capped=scope is not None,
+        )
+        return set_column(table, self.column, put_numeric(column, scope, fitted))
+
+
+class SwapColumns(TableFault):
+    """Distribution and validity: the values of two compatible columns are swapped (a mapping bug).
+
+    Compatible: the same type, or both numeric (values are converted to the receiving column's type;
+    then only rows where both values are non-null are swapped).
+    """
+
+    kind = "swap_columns"
+    signals = ("distribution", "validity")
+
+    a: str = Field(min_length=1, description="One column.")
+    b: str = Field(min_length=1, description="The other column.")
+
+    @model_validator(mode="after")
+    def _two_columns(self) -> SwapColumns:
+        if self.a == self.b:
+            raise ValueError("fields 'a' and 'b' must name two different columns")
+        return self
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        require_column(table, self.a, self, "a")
+        require_column(table, self.b, self, "b")
+        col_a, col_b = get_column(table, self.a), get_column(table, self.b)
+        if _same_type(col_a, col_b):
+            scope = _row_scope(ctx, _all_rows(len(col_a)), len(col_a))
+            new_a, new_b = _swap_same(col_a, col_b, scope)
+            rows = len(col_a) if scope is None else len(scope)
+        else:
+            new_a, new_b, rows = self._swap_numeric(col_a, col_b, ctx)
+        ctx.record(rows_affected=rows, columns=[self.a, self.b], capped=ctx.bounded_fraction(1.0) < 1)
+        return set_column(set_column(table, self.a, new_a), self.b, new_b)
+
+    def _swap_numeric(self, col_a: Any, col_b: Any, ctx: FaultContext) -> tuple[Any, Any, int]:
+        import numpy as np
+
+        dtype_a, dtype_b = numeric_dtype(col_a, self, "a"), numeric_dtype(col_b, self, "b")
+        both = np.intersect1d(valid_positions(col_a), valid_positions(col_b), assume_unique=True)
+        scope = _row_scope(ctx, both, len(col_a))
+        rows = both if scope is None else scope
+        new_a = put_numeric(col_a, rows, fit_numeric(numeric_values(col_b, rows), dtype_a))
+        new_b = put_numeric(col_b, rows, fit_numeric(numeric_values(col_a, rows), dtype_b))
+        return new_a, new_b, len(rows)
+
+
+def _same_type(col_a: Any, col_b: Any) -> bool:
+    if table_kind_of_column(col_a) == "arrow":
+        return bool(col_a.type == col_b.type)
+    return bool(col_a.dtype == col_b.dtype)
+
+
+def _swap_same(col_a: Any, col_b: Any, scope: Positions | None) -> tuple[Any, Any]:
+    if scope is None:
+        return col_b, col_a
+    return put_values(col_a, scope, take_values(col_b, scope)), put_values(col_b, scope, take_values(col_a, scope))
+
+
+# ---------------------------------------------------------------------- volume / partial data
+class TruncateRows(TableFault):
+    """Volume: only the first ``keep_fraction`` of the rows arrive (a partial write or page)."""
+
+    kind = "truncate_rows"
+    signals = ("volume",)
+
+    keep_fraction: float = Field(ge=0, lt=1, description="Fraction of rows kept; the tail is lost.")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        from airflow_chaos.faults.tables import head_rows
+
+        rows = num_rows(table)
+        dropped = bounded_count(ctx.bounded_fraction(1.0 - self.keep_fraction), rows)
+        ctx.record(rows_affected=dropped, rows_before=rows, rows_after=rows - dropped)
+        return head_rows(table, rows - dropped)
+
+
+class DropPartition(TableFault):
+    """Volume: every row of one partition (``column == value``) is missing, e.g. one day or one region.
+
+    ``value`` is cast to the column's type (``"2024-01-01"`` matches a date column). No matching row
+    raises ChaosConfigError, so a fault that could not act is never mistaken for one that did.
+    """
+
+    kind = "drop_partition"
+    signals = ("volume",)
+
+    column: str = Field(min_length=1, description="The partition column.")
+    value: Scalar = Field(description="The partition value whose rows disappear.")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import numpy as np
+
+        from airflow_chaos.faults.tables import filter_rows, mask_of
+
+        require_column(table, self.column, self)
+        matched = self._matches(as_arrow(get_column(table, self.column)))
+        rows = num_rows(table)
+        limit = bounded_count(ctx.bounded_fraction(1.0), rows)
+        dropped = matched if len(matched) <= limit else sample_positions(ctx.rng, limit, matched)
+        ctx.record(
+            rows_affected=len(dropped),
+            columns=[self.column],
+            rows_matched=len(matched),
+            rows_before=rows,
+            rows_after=rows - len(dropped),
+            capped=len(dropped) < len(matched),
+        )
+        return filter_rows(table, np.logical_not(mask_of(dropped, rows)))
+
+    def _matches(self, column: Any) -> Positions:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            scalar = pa.scalar(self.value).cast(column.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise ChaosConfigError(
+                f"{self.kind}: field 'value': {self.value!r} does not fit {column.type}: {exc}"
+            ) from None
+        equal = pc.fill_null(pc.equal(column, scalar), False)
+        matched = np.flatnonzero(np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)).astype(np.int64)
+        if not len(matched):
+            raise ChaosConfigError(f"{self.kind}: field 'value': no row has {self.column} == {self.value!r}")
+        return matched
+
+
+class DuplicateRows(TableFault):
+    """Volume: a fraction of the rows arrive twice (a retried write); the copies are appended."""
+
+    kind = "duplicate_rows"
+    signals = ("volume",)
+
+    fraction: float = Field(gt=0, le=1, description="Fraction of rows duplicated (capped by max_fraction).")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        from airflow_chaos.faults.tables import append_rows
+
+        rows = num_rows(table)
+        positions = sample_positions(ctx.rng, bounded_count(ctx.bounded_fraction(self.fraction), rows), _all_rows(rows))
+        ctx.record(rows_affected=len(positions), rows_before=rows, rows_after=rows + len(positions))
+        return append_rows(table, positions)
+
+
+# ---------------------------------------------------------------------- ordering and time
+def _cycle(ctx: FaultContext, count: int) -> Positions:
+    """A seeded permutation of ``range(count)`` forming one cycle: every element moves (for count > 1)."""
+    import numpy as np
+
+    order = ctx.rng.permutation(count).astype(np.int64)
+    perm = np.empty(count, dtype=np.int64)
+    perm[order] = np.roll(order, -1)
+    return perm
+
+
+def _derange(ctx: FaultContext, count: int) -> Positions:
+    """A seeded permutation of ``range(count)`` that is not the identity (for count > 1)."""
+    import numpy as np
+
+    perm = ctx.rng.permutation(count).astype(np.int64)
+    if count > 1 and bool(np.all(perm == np.arange(count))):
+        perm = np.roll(perm, 1)
+    return perm
+
+
+class ShuffleRows(TableFault):
+    """Ordering: the rows arrive in a seeded random order (pandas rows keep their index labels)."""
+
+    kind = "shuffle_rows"
+    signals = ("ordering",)
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        from airflow_chaos.faults.tables import take_rows
+
+        rows = num_rows(table)
+        order = _all_rows(rows)
+        scope = _row_scope(ctx, order, rows)
+        if scope is None:
+            order = _derange(ctx, rows)
+        else:
+            order[scope] = scope[_derange(ctx, len(scope))]
+        moved = int((order != _all_rows(rows)).sum())
+        ctx.record(rows_affected=moved, capped=scope is not None)
+        return take_rows(table, order)
+
+
+_DURATION_UNITS: dict[str, float] = {
+    "ms": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_ISO_DURATION = re.compile(
+    rf"P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?", re.IGNORECASE
+)
+_SHORT_PART = re.compile(rf"\s*{_NUMBER}\s*([a-z]+)\s*", re.IGNORECASE)
+_DURATION_HELP = "seconds (e.g. 3600), an ISO 8601 duration (e.g. 'P2D', 'PT6H30M') or shorthand such as '2d', '6h', '1h30m', '90s', '2 days'"
+
+
+def duration_seconds(by: float | str) -> float:
+    """Seconds in ``by``: a number of seconds, an ISO 8601 duration or shorthand like ``"2d"``/``"1h30m"``."""
+    seconds = float(by) if isinstance(by, (int, float)) else _parse_duration(by.strip())
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a duration must be positive and finite, got {by!r}; allowed: {_DURATION_HELP}")
+    return seconds
+
+
+def _parse_duration(text: str) -> float:
+    iso = _ISO_DURATION.fullmatch(text)
+    if iso and any(iso.groups()):
+        weights = (604800, 86400, 3600, 60, 1)
+        return sum(float(g) * w for g, w in zip(iso.groups(), weights, strict=True) if g)
+    parts = list(_SHORT_PART.finditer(text))
+    if not parts or "".join(p.group(0) for p in parts) != text:
+        raise ValueError(f"cannot read the duration {text!r}; allowed: {_DURATION_HELP}")
+    units = [p.group(2).lower() for p in parts]
+    unknown = [u for u in units if u not in _DURATION_UNITS]
+    if unknown:
+        raise ValueError(f"unknown duration unit(s) {unknown} in {text!r}; allowed: {_DURATION_HELP}")
+    return sum(float(p.group(1)) * _DURATION_UNITS[u] for p, u in zip(parts, units, strict=True))
+
+
+class BackdateTimestamps(TableFault):
+    """Freshness: a timestamp column is moved into the past by ``by`` (stale data that looks new).
+
+    Works on Arrow ``timestamp`` (any unit and time zone) and ``date32``/``date64`` columns (dates move
+    by whole days, rounded down) and pandas ``datetime64`` columns (naive or tz-aware); types are kept.
+    """
+
+    kind = "backdate_timestamps"
+    signals = ("freshness",)
+
+    column: str = Field(min_length=1, description="The timestamp column.")
+    by: float | str = Field(description="How far back: seconds, ISO 8601 duration or shorthand such as '2d'.")
+
+    @field_validator("by")
+    @classmethod
+    def _readable(cls, by: float | str) -> float | str:
+        duration_seconds(by)
+        return by
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        shift = self._shifter(column)
+        scope = _row_scope(ctx, valid_positions(column), len(column))
+        if scope is None:
+            new = shift(column)
+            rows = len(column) - int(column.null_count if table_kind(table) == "arrow" else column.isna().sum())
+        else:
+            new = put_values(column, scope, shift(take_values(column, scope)))
+            rows = len(scope)
+        ctx.record(
+            rows_affected=rows,
+            columns=[self.column],
+            backdated_seconds=duration_seconds(self.by),
+            capped=scope is not None,
+        )
+        return set_column(table, self.column, new)
+
+    def _shifter(self, column: Any) -> Any:
+        from datetime import timedelta
+
+        delta = timedelta(seconds=duration_seconds(self.by))
+        if table_kind_of_column(column) == "arrow":
+            return self._arrow_shifter(column.type, delta)
+        import pandas as pd
+
+        if not pd.api.types.is_datetime64_any_dtype(column.dtype):
+            raise ChaosConfigError(f"{self.kind}: field 'column': needs a datetime column, got {column.dtype}")
+        offset = pd.Timedelta(delta)
+        return lambda values: values - offset
+
+    def _arrow_shifter(self, type_: Any, delta: Any) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.types as pat
+
+        if pat.is_timestamp(type_):
+            scalar = pa.scalar(delta, type=pa.duration(type_.unit))
+            return lambda values: pc.subtract(values, scalar)
+        if pat.is_date(type_):
+            days = pa.scalar(delta, type=pa.duration("s"))
+            return lambda values: pc.cast(pc.floor_temporal(pc.subtract(values, days), unit="day"), type_, safe=False)
+        raise ChaosConfigError(f"{self.kind}: field 'column': needs a timestamp or date column, got {type_}")
+
+
+class OutOfOrderTimestamps(TableFault):
+    """Ordering: a fraction of a column's values trade places, so a time-ordered column is no longer ordered.
+
+    The picked rows' values are rotated among themselves along one seeded random cycle, so every
+    picked row gets another picked row's value: the set of values and every other column stay as
+    they were.
+    """
+
+    kind = "out_of_order_timestamps"
+    signals = ("ordering",)
+
+    column: str = Field(min_length=1, description="The (time-ordered) column.")
+    fraction: float = Field(gt=0, le=1, description="Fraction of rows whose values move (capped by max_fraction).")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        require_column(table, self.column, self)
+        column = get_column(table, self.column)
+        count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
+        positions = sample_positions(ctx.rng, count, valid_positions(column))
+        sources = positions[_cycle(ctx, len(positions))]
+        moved = int((sources != positions).sum())
+        ctx.record(rows_affected=moved, columns=[self.column])
+        if moved == 0:
+            return set_column(table, self.column, column)
+        return set_column(table, self.column, put_values(column, positions, take_values(column, sources)))

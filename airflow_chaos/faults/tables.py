@@ -1,0 +1,441 @@
+"""The table machinery under the table faults: one small vocabulary over pandas and Arrow.
+
+Table faults work on a pyarrow ``Table`` or a pandas ``DataFrame`` and must hand back the same type,
+never mutate their input and keep column types honest. This module gives them the few operations
+they need, each vectorised on Arrow (``pyarrow.compute``) or numpy:
+
+- tables: kind, columns, get/set a column, rename, select, take/filter/slice/append rows;
+- columns: null mask, valid (non-null) positions, values at positions, put values or nulls at
+  positions, numeric views and numeric write-back with the column's own type;
+- randomness: exact-size, seeded row samples drawn only from the fault's ``ctx.rng``;
+- files: read and write Parquet, CSV and JSON-lines bytes by suffix, for file-target faults.
+
+Row positions are always sorted ``int64`` numpy arrays. Unchanged pandas columns are shared with the
+input frame (as Arrow shares buffers); changed columns are new arrays. numpy, pandas and pyarrow
+are imported inside the functions so importing the fault catalogue stays cheap.
+
+Missing values in pandas: float columns get ``NaN``; numpy ``int``/``uint`` columns become the
+nullable ``Int64``/``UInt8``/... dtype of the same width and numpy ``bool`` becomes ``boolean``
+(so integer values stay integers); datetimes get ``NaT``; object, string, category and other
+extension columns keep their dtype and get its missing marker. Arrow columns keep their type.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_chaos.exceptions import ChaosConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from airflow_chaos.faults.base import Fault
+
+    Positions = NDArray[np.int64]
+    Mask = NDArray[np.bool_]
+
+TableKind = Literal["arrow", "pandas"]
+FileFormat = Literal["parquet", "csv", "json"]
+
+FILE_FORMATS: dict[str, FileFormat] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+
+
+# ---------------------------------------------------------------------- tables
+def table_kind(value: Any) -> TableKind:
+    """``"arrow"`` or ``"pandas"``; raises ChaosConfigError for anything else."""
+    module = type(value).__module__
+    if module.startswith("pyarrow") and type(value).__name__ == "Table":
+        return "arrow"
+    if module.startswith("pandas") and type(value).__name__ == "DataFrame":
+        return "pandas"
+    raise ChaosConfigError(
+        f"table faults need a pandas DataFrame or pyarrow Table, got {type(value).__module__}.{type(value).__name__}"
+    )
+
+
+def column_names(value: Any) -> list[str]:
+    if table_kind(value) == "arrow":
+        return list(value.column_names)
+    return [str(c) for c in value.columns]
+
+
+def require_column(value: Any, column: str, fault: Fault, field: str = "column") -> None:
+    """Raise ChaosConfigError naming ``field`` unless ``column`` is exactly one column of the table."""
+    names = column_names(value)
+    if names.count(column) != 1:
+        problem = "not in the table" if column not in names else "appears more than once"
+        raise ChaosConfigError(f"{fault.kind}: field '{field}': {column!r} {problem}; columns: {names}")
+
+
+def require_absent(value: Any, column: str, fault: Fault, field: str) -> None:
+    names = column_names(value)
+    if column in names:
+        raise ChaosConfigError(f"{fault.kind}: field '{field}': {column!r} already exists; columns: {names}")
+
+
+def num_rows(value: Any) -> int:
+    return int(value.num_rows) if table_kind(value) == "arrow" else len(value)
+
+
+def get_column(value: Any, name: str) -> Any:
+    """The column as an Arrow ``ChunkedArray`` or a pandas ``Series``."""
+    return value.column(name) if table_kind(value) == "arrow" else value[name]
+
+
+def set_column(value: Any, name: str, column: Any) -> Any:
+    """A new table with column ``name`` replaced by ``column`` (same position, same name)."""
+    if table_kind(value) == "arrow":
+        return value.set_column(value.column_names.index(name), name, column)
+    out = value.copy(deep=False)
+    out.isetitem(list(out.columns).index(name), column.array if hasattr(column, "array") else column)
+    return out
+
+
+def rename_column(value: Any, old: str, new: str) -> Any:
+    if table_kind(value) == "arrow":
+        return value.rename_columns([new if c == old else c for c in value.column_names])
+    out = value.copy(deep=False)
+    out.columns = [new if c == old else c for c in out.columns]
+    return out
+
+
+def append_constant(value: Any, name: str, constant: Any) -> Any:
+    """A new table with a last column ``name`` holding ``constant`` in every row."""
+    if table_kind(value) == "arrow":
+        import pyarrow as pa
+
+        scalar = pa.scalar(constant)
+        return value.append_column(name, pa.repeat(scalar, value.num_rows))
+    out = value.copy(deep=False)
+    out[name] = constant
+    return out
+
+
+def select_columns(value: Any, order: list[str]) -> Any:
+    if table_kind(value) == "arrow":
+        return value.select(order)
+    return value.reindex(columns=order, copy=False)
+
+
+def take_rows(value: Any, positions: Positions) -> Any:
+    """Rows at ``positions`` in that order (pandas keeps their index labels)."""
+    return value.take(positions)
+
+
+def filter_rows(value: Any, keep: Mask) -> Any:
+    if table_kind(value) == "arrow":
+        import pyarrow as pa
+
+        return value.filter(pa.array(keep))
+    return value[keep]
+
+
+def head_rows(value: Any, count: int) -> Any:
+    if table_kind(value) == "arrow":
+        return value.slice(0, count)
+    return value.iloc[:count].copy()
+
+
+def append_rows(value: Any, positions: Positions) -> Any:
+    """The table followed by copies of the rows at ``positions``."""
+    if table_kind(value) == "arrow":
+        import pyarrow as pa
+
+        return pa.concat_tables([value, value.take(positions)])
+    import pandas as pd
+
+    return pd.concat([value, value.take(positions)])
+
+
+# ---------------------------------------------------------------------- columns
+def is_arrow_column(column: Any) -> bool:
+    return type(column).__module__.startswith("pyarrow")
+
+
+def as_arrow(column: Any) -> Any:
+    """The column as Arrow (pandas Series are converted, NaN counting as null)."""
+    if is_arrow_column(column):
+        return column
+    import pyarrow as pa
+
+    return pa.Array.from_pandas(column)
+
+
+def null_mask(column: Any) -> Mask:
+    """True where the column is null (NaN/NaT/None for pandas)."""
+    import numpy as np
+
+    if is_arrow_column(column):
+        if column.null_count == 0:
+            return np.zeros(len(column), dtype=bool)
+        import pyarrow.compute as pc
+
+        return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(column.isna().to_numpy(), dtype=bool)
+
+
+def valid_positions(column: Any) -> Positions:
+    """Sorted positions of the non-null values."""
+    import numpy as np
+
+    return np.flatnonzero(~null_mask(column)).astype(np.int64, copy=False)
+
+
+def mask_of(positions: Positions, size: int) -> Mask:
+    import numpy as np
+
+    mask = np.zeros(size, dtype=bool)
+    mask[positions] = True
+    return mask
+
+
+def take_values(column: Any, positions: Positions) -> Any:
+    """Values at ``positions``: an Arrow array, or a pandas ExtensionArray keeping the dtype."""
+    if is_arrow_column(column):
+        return column.take(positions)
+    return column.iloc[positions].array
+
+
+def put_values(column: Any, positions: Positions, values: Any) -> Any:
+    """A copy of ``column`` with ``values`` written at the sorted ``positions``."""
+    if is_arrow_column(column):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        elif not isinstance(values, pa.Array):
+            values = pa.array(values, type=column.type)
+        return pc.replace_with_mask(column, pa.array(mask_of(positions, len(column))), values.cast(column.type))
+    out = column.copy()
+    out.iloc[positions] = values
+    return out
+
+
+def put_nulls(column: Any, positions: Positions) -> Any:
+    """A copy of ``column`` with nulls at ``positions`` (see the module notes on pandas dtypes)."""
+    if is_arrow_column(column):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        mask = pa.array(mask_of(positions, len(column)))
+        return pc.if_else(mask, pa.scalar(None, type=column.type), column)
+    return _pandas_put_nulls(column, positions)
+
+
+def _pandas_put_nulls(series: Any, positions: Positions) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
+    if kind in ("f", "c", "m", "M"):
+        values = series.to_numpy(copy=True)
+        values[positions] = (
+            np.nan if kind in ("f", "c") else np.datetime64("NaT") if kind == "M" else np.timedelta64("NaT")
+        )
+        return pd.Series(values, index=series.index, name=series.name)
+    if kind in ("i", "u", "b"):
+        mask = mask_of(positions, len(series))
+        array_type = pd.arrays.BooleanArray if kind == "b" else pd.arrays.IntegerArray
+        return pd.Series(array_type(series.to_numpy(copy=True), mask), index=series.index, name=series.name)
+    out = series.copy()
+    out.iloc[positions] = None
+    return out
+
+
+# ---------------------------------------------------------------------- numeric columns
+def numeric_dtype(column: Any, fault: Fault, field: str = "column") -> np.dtype[Any]:
+    """The numpy dtype of a numeric (int, uint or float, not bool) column, or ChaosConfigError."""
+    import numpy as np
+
+    if is_arrow_column(column):
+        import pyarrow.types as pat
+
+        ok = pat.is_integer(column.type) or pat.is_floating(column.type)
+        dtype = np.dtype(column.type.to_pandas_dtype()) if ok else None
+    else:
+        raw = getattr(column.dtype, "numpy_dtype", column.dtype)
+        dtype = raw if isinstance(raw, np.dtype) and raw.kind in ("i", "u", "f") else None
+    if dtype is None:
+        raise ChaosConfigError(
+            f"{fault.kind}: field '{field}': needs a numeric column, got {column.dtype if hasattr(column, 'dtype') else column.type}"
+        )
+    return dtype
+
+
+def numeric_values(column: Any, positions: Positions | None) -> NDArray[np.float64]:
+    """The column's values as float64 (all rows when ``positions`` is None; nulls as NaN)."""
+    import numpy as np
+
+    if is_arrow_column(column):
+        picked = column if positions is None else column.take(positions)
+        return np.asarray(picked.to_numpy(), dtype=np.float64)
+    picked = column if positions is None else column.iloc[positions]
+    return np.asarray(picked.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+
+
+def fit_numeric(values: NDArray[np.float64], dtype: np.dtype[Any]) -> NDArray[Any]:
+    """``values`` in ``dtype``: integers are rounded and clipped to the type's range."""
+    import numpy as np
+
+    if dtype.kind == "f":
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    # float64 cannot hold int64's extremes exactly; stay just inside them.
+    low, high = float(np.nextafter(float(info.min), 0)), float(np.nextafter(float(info.max), 0))
+    return np.clip(np.rint(np.nan_to_num(values)), low, high).astype(dtype)
+
+
+def put_numeric(column: Any, positions: Positions | None, values: NDArray[Any]) -> Any:
+    """A copy of ``column`` with fitted ``values`` written at ``positions``.
+
+    With ``positions`` None, ``values`` holds every row and the column's nulls stay null.
+    """
+    if is_arrow_column(column):
+        if positions is not None:
+            return put_values(column, positions, values)
+        import pyarrow as pa
+
+        nulls = null_mask(column) if column.null_count else None
+        return pa.chunked_array([pa.array(values, type=column.type, mask=nulls)])
+    return _pandas_put_numeric(column, positions, values)
+
+
+def _pandas_put_numeric(series: Any, positions: Positions | None, values: NDArray[Any]) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, np.dtype):
+        if positions is None:
+            return pd.Series(values, index=series.index, name=series.name)
+        out = series.to_numpy(copy=True)
+        out[positions] = values
+        return pd.Series(out, index=series.index, name=series.name)
+    if positions is None:
+        positions = valid_positions(series)
+        values = values[positions]
+    return put_values(series, positions, values)
+
+
+# ---------------------------------------------------------------------- seeded samples
+def sample_mask(rng: np.random.Generator, size: int, count: int) -> Mask:
+    """A mask with exactly ``count`` True values at uniformly drawn positions."""
+    import numpy as np
+
+    count = max(0, min(int(count), size))
+    invert = count > size // 2
+    drawn = rng.choice(size, size - count if invert else count, replace=False)
+    mask = np.full(size, invert, dtype=bool)
+    mask[drawn] = not invert
+    return mask
+
+
+def sample_positions(rng: np.random.Generator, count: int, among: Positions) -> Positions:
+    """Exactly ``min(count, len(among))`` sorted positions drawn uniformly from ``among``."""
+    return among[sample_mask(rng, len(among), count)]
+
+
+def bounded_count(fraction: float, size: int) -> int:
+    """How many of ``size`` rows a (bounded) fraction allows: floor, so the cap is never exceeded."""
+    return max(0, min(size, int(fraction * size + 1e-9)))
+
+
+# ---------------------------------------------------------------------- files
+def file_format(path: str, kind: str) -> FileFormat:
+    """The format of ``path`` from its suffix (query strings of URLs are ignored)."""
+    suffix = os.path.splitext(path.split("?", 1)[0])[1].lower()
+    fmt = FILE_FORMATS.get(suffix)
+    if fmt is None:
+        raise ChaosConfigError(
+            f"{kind}: field 'path': cannot tell the table format of {path!r}; "
+            f"allowed suffixes: {', '.join(FILE_FORMATS)}"
+        )
+    return fmt
+
+
+def read_table_bytes(data: bytes, fmt: FileFormat) -> Any:
+    """A pyarrow Table from Parquet, CSV or JSON-lines bytes."""
+    import pyarrow as pa
+
+    source = pa.BufferReader(data)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(source)
+    if fmt == "csv":
+        import pyarrow.csv as pcsv
+
+        return pcsv.read_csv(source)
+    import pyarrow.json as pjson
+
+    return pjson.read_json(source)
+
+
+def write_table_bytes(table: Any, fmt: FileFormat) -> bytes:
+    """Parquet, CSV or JSON-lines bytes of a pyarrow Table."""
+    import pyarrow as pa
+
+    if fmt == "json":
+        text = table.to_pandas().to_json(orient="records", lines=True, date_format="iso", date_unit="us")
+        return str(text).encode()
+    sink = pa.BufferOutputStream()
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, sink)
+    else:
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+# ---------------------------------------------------------------------- ranks and casts
+def rank_window(column: Any, among: Positions, count: int, rng: np.random.Generator) -> Positions:
+    """``count`` sorted positions from ``among`` whose values in ``column`` form one contiguous rank band.
+
+    The band starts at a seeded random rank, as jenga's MAR/MNAR percentile selection does; nulls
+    rank last.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    count = max(0, min(int(count), len(among)))
+    if count == 0:
+        return among[:0]
+    keys = as_arrow(column)
+    if len(among) != len(keys):
+        keys = keys.take(among)
+    order = np.asarray(pc.sort_indices(keys).to_numpy(), dtype=np.int64)
+    start = int(rng.integers(0, len(among) - count + 1))
+    return np.sort(among[order[start : start + count]])
+
+
+def to_pandas_like(array: Any, like: Any) -> Any:
+    """An Arrow array as a pandas Series with ``like``'s index and name; nullable dtypes for ints/bools with nulls."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    mapper = None
+    if array.null_count and (pat.is_integer(array.type) or pat.is_boolean(array.type)):
+        nullable = (
+            pd.BooleanDtype()
+            if pat.is_boolean(array.type)
+            else pd.api.types.pandas_dtype(str(array.type).capitalize().replace("Uint", "UInt"))
+        )
+        mapper = {array.type: nullable}.get
+    out = pa.chunked_array([array]) if isinstance(array, pa.Array) else array
+    series = out.to_pandas(types_mapper=mapper)
+    series.index = like.index
+    series.name = like.name
+    return series
