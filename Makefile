@@ -24,11 +24,13 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed
 
 demo: install
-	mkdir -p $(AIRFLOW_HOME_DIR) reports
-	$(DEMO_ENV) $(BIN)/airflow db migrate > $(AIRFLOW_HOME_DIR)/migrate.log 2>&1
-	$(DEMO_ENV) $(BIN)/airflow dags test chaos_quickstart > $(AIRFLOW_HOME_DIR)/dags-test.log 2>&1 \
+	@mkdir -p $(AIRFLOW_HOME_DIR) reports
+	@echo "== airflow db migrate (SQLite under .airflow/)"
+	@$(DEMO_ENV) $(BIN)/airflow db migrate > $(AIRFLOW_HOME_DIR)/migrate.log 2>&1
+	@echo "== airflow dags test chaos_quickstart (chaos enabled; log in .airflow/dags-test.log)"
+	@$(DEMO_ENV) $(BIN)/airflow dags test chaos_quickstart > $(AIRFLOW_HOME_DIR)/dags-test.log 2>&1 \
 		|| { tail -50 $(AIRFLOW_HOME_DIR)/dags-test.log; exit 1; }
-	$(DEMO_ENV) $(BIN)/airflow-chaos report chaos_quickstart --output reports/quickstart.json
+	@$(DEMO_ENV) $(BIN)/airflow-chaos report chaos_quickstart --output reports/quickstart.json
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -92,7 +92,7 @@ class ExperimentReport(BaseModel):
 
 
 def _fault_label(result: VerdictResult) -> str:
-    params = ", ".join(f"{k}={v!r}" for k, v in result.fault.items() if k != "kind")
+    params = ", ".join(f"{k}={v!r}" for k, v in result.fault.items() if k != "kind" and v is not None)
     return f"{result.kind}({params})"
 
 
