@@ -495,6 +495,7 @@ def _httpx_malformed(hit: Hit, response: httpx.Response, request: httpx.Request)
     if ctype:
         headers["Content-Type"] = ctype
     headers[FAULT_HEADER] = hit.effect.label(None)
+    headers["Content-Length"] = str(len(body))
     return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 

@@ -212,15 +212,14 @@ class FaultProxy:
     async def _tunnel(self, request: web.BaseRequest) -> web.StreamResponse:
         from aiohttp import web
 
-        host, _, port_text = request.path.rpartition(":") if ":" in request.path else (request.path, "", "443")
-        port = int(port_text or 443)
-        plan = self.injector.plan(RequestInfo("CONNECT", host.strip("[]").lower(), port, ""), tunnel=True)
+        host, port = (request.url.host or "").strip("[]"), request.url.port or 443
+        plan = self.injector.plan(RequestInfo("CONNECT", host.lower(), port, ""), tunnel=True)
         if plan.delay_s:
             await asyncio.sleep(plan.delay_s)
         if plan.terminal is not None:
             return await self._fault(request, plan.terminal)
         try:
-            reader, writer = await asyncio.open_connection(host.strip("[]"), port)
+            reader, writer = await asyncio.open_connection(host, port)
         except OSError as exc:
             return web.Response(status=502, text=f"fault proxy: cannot reach {host}:{port}: {exc}")
         response = web.StreamResponse(status=200, reason="Connection established")
@@ -229,24 +228,33 @@ class FaultProxy:
         return response
 
 
+class _TunnelFeed:
+    """Receives the client's bytes after CONNECT from aiohttp's protocol and writes them upstream."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.done = asyncio.Event()
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self.writer.write(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.done.set()
+        with contextlib.suppress(OSError, RuntimeError):
+            self.writer.write_eof()
+
+
 async def _pipe_both(request: web.BaseRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Pipe bytes both ways until either side closes (aiohttp's protocol hands over the raw stream)."""
     transport = request.transport
     assert transport is not None
-
-    async def client_to_upstream() -> None:
-        while data := await request.content.readany():
-            writer.write(data)
-            await writer.drain()
-        with contextlib.suppress(OSError):
-            writer.write_eof()
-
-    async def upstream_to_client() -> None:
+    feed = _TunnelFeed(writer)
+    request.protocol.set_parser(feed)  # type: ignore[arg-type]
+    try:
         while data := await reader.read(65536):
             transport.write(data)
-
-    try:
-        await asyncio.gather(client_to_upstream(), upstream_to_client())
-    except (OSError, asyncio.IncompleteReadError):
+    except OSError:
         pass
     finally:
         writer.close()
