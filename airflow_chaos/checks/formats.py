@@ -21,11 +21,12 @@ from airflow_chaos.exceptions import ChaosConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-FORMATS: tuple[str, ...] = ("parquet", "csv", "json")
+FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json")
 SUFFIXES: dict[str, str] = {
     ".parquet": "parquet",
     ".pq": "parquet",
     ".csv": "csv",
+    ".tsv": "tsv",
     ".json": "json",
     ".jsonl": "json",
     ".ndjson": "json",
@@ -57,8 +58,17 @@ def format_for(name: str, fmt: str | None = None) -> str:
     return SUFFIXES[suffix]
 
 
+def _text_kind(text: str) -> str:
+    """``json`` for text opening with a brace or bracket; ``tsv`` when the first line has tabs and no commas."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return "json"
+    first_line = stripped.split("\n", 1)[0]
+    return "tsv" if "\t" in first_line and "," not in first_line else "csv"
+
+
 def sniff(payload: bytes) -> str:
-    """What the bytes look like: ``empty``, ``parquet``, ``json``, ``csv`` (any other text) or ``binary``."""
+    """What the bytes look like: ``empty``, ``parquet``, ``json``, ``tsv``, ``csv`` (other text) or ``binary``."""
     if not payload.strip():
         return "empty"
     if payload.startswith(PARQUET_MAGIC):
@@ -70,8 +80,7 @@ def sniff(payload: bytes) -> str:
         text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=len(payload) <= _SNIFF_BYTES)
     except UnicodeDecodeError:
         return "binary"
-    first = text.lstrip()[:1]
-    return "json" if first in ("{", "[") else "csv"
+    return _text_kind(text)
 
 
 # ---------------------------------------------------------------------- readers, one per format
@@ -83,26 +92,30 @@ def _read_parquet(payload: bytes) -> pd.DataFrame:
     return pq.read_table(io.BytesIO(payload)).to_pandas()
 
 
-def _last_line_fields(text: str) -> tuple[int, int, int]:
+def _last_line_fields(text: str, sep: str) -> tuple[int, int, int]:
     """Field counts of the header and of the last non-empty line (quoted fields counted by the csv module)."""
     import csv
 
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    header, last = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]))
+    header, last = next(csv.reader([lines[0]], delimiter=sep)), next(csv.reader([lines[-1]], delimiter=sep))
     return len(header), len(last), len(lines)
 
 
-def _read_csv(payload: bytes) -> pd.DataFrame:
+def _read_csv(payload: bytes, sep: str = ",") -> pd.DataFrame:
     import pandas as pd
 
     text = payload.decode("utf-8-sig")
-    header, last, lines = _last_line_fields(text)
+    header, last, lines = _last_line_fields(text, sep)
     if lines > 1 and last != header:
         raise UnreadableData(
             f"the last row has {last} field(s) but the header has {header}: the file is truncated or ragged",
             "csv (ragged)",
         )
-    return pd.read_csv(io.StringIO(text))
+    return pd.read_csv(io.StringIO(text), sep=sep)
+
+
+def _read_tsv(payload: bytes) -> pd.DataFrame:
+    return _read_csv(payload, sep="\t")
 
 
 def _read_json(payload: bytes) -> pd.DataFrame:
@@ -114,12 +127,19 @@ def _read_json(payload: bytes) -> pd.DataFrame:
     return pd.read_json(io.StringIO(text), lines=json_lines)
 
 
-_READERS = {"parquet": _read_parquet, "csv": _read_csv, "json": _read_json}
+_READERS = {"parquet": _read_parquet, "csv": _read_csv, "tsv": _read_tsv, "json": _read_json}
+
+
+def _matches(expected: str, sniffed: str, payload: bytes) -> bool:
+    """A one-column text file has no delimiter to tell CSV from TSV: it is both."""
+    if sniffed == expected:
+        return True
+    return expected == "tsv" and sniffed == "csv" and b"," not in payload.lstrip().split(b"\n", 1)[0]
 
 
 def _parse(payload: bytes, fmt: str) -> pd.DataFrame:
     sniffed = sniff(payload)
-    if sniffed != fmt:
+    if not _matches(fmt, sniffed, payload):
         raise UnreadableData(f"expected {fmt}, but the content looks like {sniffed}", sniffed)
     try:
         return _READERS[fmt](payload)

@@ -1,12 +1,19 @@
-"""Validation operators: run checks on a task's output, push Detections, then raise if a critical one failed."""
+"""Validation operators: run checks on a task's output, push Detections, then raise if a critical one failed.
+
+``ValidateDataOperator`` runs Great Expectations (GX Core 1.x) expectations on a dataset and turns each
+result into a Detection (:mod:`airflow_chaos.checks.expectations`). Its ``expect`` and
+``result_format`` parameters mirror the GX team's ``GXValidateDataFrameOperator``. With only
+``required_columns`` it never imports GX: that native check costs microseconds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_chaos.checks import expectations, formats
 from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.schema import required_columns
 from airflow_chaos.exceptions import ChaosConfigError, ChaosDetectionFailed
@@ -14,6 +21,8 @@ from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+_MAX_NAMED_FAILURES = 10
 
 
 def columns_of(data: Any) -> list[str]:
@@ -33,49 +42,198 @@ def columns_of(data: Any) -> list[str]:
     raise ChaosConfigError(f"field 'data': cannot read columns from a {type(data).__name__}")
 
 
+def _is_url(value: Any) -> bool:
+    return "://" in str(value) or hasattr(value, "protocol")
+
+
+def read_dataset(source: Any, data_format: str | None = None) -> tuple[Any, Detection]:
+    """Read a local path, a URL or an ``ObjectStoragePath`` into a DataFrame with a ``format`` Detection.
+
+    Returns ``(None, failed detection)`` when the file is missing or not readable as its format.
+    """
+    if not _is_url(source):
+        return formats.read_path(source, data_format)
+    from airflow.sdk import ObjectStoragePath
+
+    path = source if hasattr(source, "protocol") else ObjectStoragePath(str(source))
+    name = str(path)
+    formats.format_for(name, data_format)
+    try:
+        payload = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        return None, formats.missing_file(name, f"{type(exc).__name__}: {exc}")
+    return formats.read_bytes(payload, name, data_format)
+
+
+def _check_expect_item(item: Any, where: str) -> None:
+    if isinstance(item, Mapping) and "expectations" not in item:
+        expectations.check_spec(item, where)
+    elif not (
+        isinstance(item, Mapping)
+        or expectations.is_suite_path(item)
+        or hasattr(item, "expectation_type")
+        or hasattr(item, "expectations")
+    ):
+        raise ChaosConfigError(
+            f"field {where!r}: expected a GX expectation, a dict with 'type', an ExpectationSuite or a suite "
+            f"JSON path; got {type(item).__name__}"
+        )
+
+
+def check_expect(expect: Any, owner: str) -> None:
+    """Validate ``expect`` without importing GX or reading files (for ``__init__``)."""
+    items = list(expect) if isinstance(expect, (list, tuple)) else [expect]
+    for i, item in enumerate(items):
+        _check_expect_item(item, f"{owner}: field 'expect[{i}]'" if len(items) > 1 else f"{owner}: field 'expect'")
+
+
 class ValidateDataOperator(BaseOperator):
     """Validate a dataset produced upstream and record a Detection per check.
 
     Detections are pushed (XCom ``chaos_detections``) before this task raises, so a failed check
-    still counts for :class:`AssertDetectedOperator`.
+    still counts for :class:`AssertDetectedOperator`. A file that cannot be read as its format
+    (changed format, truncated, corrupt, empty) gives a failed ``readable_as_<format>`` detection
+    (signal ``format``) and fails the task.
 
-    :param data: the dataset, usually ``upstream_task.output`` (templated).
-    :param required_columns: columns that must exist (a ``schema`` check).
+    Example::
+
+        ValidateDataOperator(
+            task_id="validate",
+            data=transform.output,
+            expect=[
+                {"type": "expect_column_values_to_not_be_null", "column": "qty"},
+                {"type": "expect_column_mean_to_be_between", "column": "price", "min_value": 8, "max_value": 12},
+            ],
+        )
+
+    :param data: the dataset: a DataFrame, an Arrow table, a list of records, or a file path or
+        ``ObjectStoragePath`` URL (``.parquet``, ``.csv``, ``.json``); usually ``upstream.output`` (templated).
+    :param expect: one GX expectation, a list of them (GX objects or dicts
+        ``{"type": "expect_...", "column": ..., "meta": {"severity": "warning"}}``), an
+        ``ExpectationSuite``, or the path of a suite saved as JSON.
+    :param result_format: GX result format: ``BOOLEAN_ONLY``, ``BASIC``, ``SUMMARY`` (default) or ``COMPLETE``.
+    :param profile_from: reference data (same forms as ``data``); adds a baseline suite derived from it:
+        columns, types, nulls, ranges, mean and stdev, row count (templated).
+    :param required_columns: columns that must exist: a ``schema`` check that needs no GX (templated).
+    :param data_format: read file paths as this format instead of guessing from the suffix.
     :param fail_task: raise :class:`ChaosDetectionFailed` when a critical check fails (default True).
     """
 
-    template_fields: Sequence[str] = ("data", "required_columns")
+    template_fields: Sequence[str] = ("data", "required_columns", "profile_from")
     ui_color = "#c3e6cb"
 
     def __init__(
         self,
         *,
         data: Any,
+        expect: Any = None,
+        result_format: str = "SUMMARY",
+        profile_from: Any = None,
         required_columns: Sequence[str] | None = None,
+        data_format: str | None = None,
         fail_task: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not required_columns:
-            raise ChaosConfigError(f"{self.task_id}: give at least one check: field 'required_columns'")
+        self._check_arguments(expect, result_format, profile_from, required_columns, data_format, fail_task)
         self.data = data
-        self.required_columns = list(required_columns)
+        self.expect = expect
+        self.result_format = result_format
+        self.profile_from = profile_from
+        self.required_columns = list(required_columns) if required_columns else []
+        self.data_format = data_format
         self.fail_task = fail_task
 
-    def run_checks(self, data: Any) -> list[Detection]:
-        return [required_columns(columns_of(data), self.required_columns)]
+    def _check_arguments(
+        self,
+        expect: Any,
+        result_format: str,
+        profile_from: Any,
+        required: Sequence[str] | None,
+        data_format: str | None,
+        fail_task: bool,
+    ) -> None:
+        owner = self.task_id
+        if expect is None and profile_from is None and not required:
+            raise ChaosConfigError(
+                f"{owner}: give at least one check: field 'expect', 'profile_from' or 'required_columns'"
+            )
+        if expect is not None:
+            check_expect(expect, owner)
+        if result_format not in expectations.RESULT_FORMATS:
+            raise ChaosConfigError(
+                f"{owner}: field 'result_format': got {result_format!r}; "
+                f"allowed: {', '.join(expectations.RESULT_FORMATS)}"
+            )
+        if required is not None and (isinstance(required, str) or not all(isinstance(c, str) for c in required)):
+            raise ChaosConfigError(
+                f"{owner}: field 'required_columns' must be a list of column names, got {required!r}"
+            )
+        if data_format is not None and data_format not in formats.FORMATS:
+            raise ChaosConfigError(
+                f"{owner}: field 'data_format': got {data_format!r}; allowed: {', '.join(formats.FORMATS)}"
+            )
+        if not isinstance(fail_task, bool):
+            raise ChaosConfigError(f"{owner}: field 'fail_task' must be True or False, got {fail_task!r}")
 
+    @property
+    def uses_gx(self) -> bool:
+        """True when a check needs Great Expectations (``expect`` or ``profile_from``)."""
+        return self.expect is not None or self.profile_from is not None
+
+    # ------------------------------------------------------------------ pure parts
+    def load(self, data: Any) -> tuple[Any, list[Detection]]:
+        """The dataset in memory and any ``format`` detection; ``(None, [failed])`` when unreadable."""
+        if not formats.is_path_like(data):
+            return data, []
+        frame, detection = read_dataset(data, self.data_format)
+        return frame, [detection]
+
+    def _reference(self) -> Any:
+        if not formats.is_path_like(self.profile_from):
+            return self.profile_from
+        frame, detection = read_dataset(self.profile_from, self.data_format)
+        if frame is None:
+            raise ChaosConfigError(
+                f"{self.task_id}: field 'profile_from': cannot read the reference {self.profile_from!s}: "
+                f"{detection.observed.get('error')}"
+            )
+        return frame
+
+    def run_checks(self, data: Any) -> list[Detection]:
+        """Every check on in-memory ``data``: required columns natively, then the GX expectations."""
+        found: list[Detection] = []
+        if self.required_columns:
+            found.append(required_columns(columns_of(data), self.required_columns))
+        if self.uses_gx:
+            found += expectations.validate_frame(
+                data, self.expect, profile_from=self._reference(), result_format=self.result_format
+            )
+        return found
+
+    def collect(self, data: Any) -> list[Detection]:
+        """Load ``data`` (reading files) and run every check; an unreadable file stops at its format detection."""
+        loaded, found = self.load(data)
+        if loaded is None:
+            return found
+        return found + self.run_checks(loaded)
+
+    # ------------------------------------------------------------------ Airflow
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        detections = push_detections(context, self.run_checks(self.data))
-        failed = [d for d in detections if not d.passed and d.severity == "critical"]
+        detections = push_detections(context, self.collect(self.data))
         for d in detections:
-            self.log.info(
-                "check %s [%s]: %s %s", d.check, ",".join(d.signals), "passed" if d.passed else "FAILED", d.observed
-            )
+            log = self.log.info if d.passed else self.log.warning
+            log("check %s [%s]: %s %s", d.check, ",".join(d.signals), "passed" if d.passed else "FAILED", d.observed)
+        failed = [d for d in detections if not d.passed and d.severity == "critical"]
         if failed and self.fail_task:
-            names = ", ".join(f"{d.check} [{','.join(d.signals)}]" for d in failed)
-            raise ChaosDetectionFailed(
-                f"{len(failed)} critical check(s) failed: {names}. "
-                f"Details in XCom '{DETECTIONS_KEY}' of task '{self.task_id}'."
-            )
+            raise ChaosDetectionFailed(self._failure_message(failed, len(detections)))
         return [d.to_json() for d in detections]
+
+    def _failure_message(self, failed: list[Detection], total: int) -> str:
+        named = [f"{d.check} [{','.join(d.signals)}]" for d in failed[:_MAX_NAMED_FAILURES]]
+        if len(failed) > _MAX_NAMED_FAILURES:
+            named.append(f"and {len(failed) - _MAX_NAMED_FAILURES} more")
+        return (
+            f"{len(failed)} critical check(s) failed (of {total} run): {', '.join(named)}. "
+            f"Details in XCom '{DETECTIONS_KEY}' of task '{self.task_id}'."
+        )

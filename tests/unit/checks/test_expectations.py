@@ -185,7 +185,12 @@ def test_severity_from_meta(orders):
     detections = validate_frame(
         orders,
         [
-            {"type": "expect_column_mean_to_be_between", "column": "price", "max_value": 1, "meta": {"severity": "warning"}},
+            {
+                "type": "expect_column_mean_to_be_between",
+                "column": "price",
+                "max_value": 1,
+                "meta": {"severity": "warning"},
+            },
             {"type": "expect_column_stdev_to_be_between", "column": "price", "max_value": 0.1},
         ],
     )
@@ -252,7 +257,7 @@ def test_result_formats(orders, result_format):
 def test_bad_arguments_name_the_field(orders):
     with pytest.raises(ChaosConfigError, match="field 'expect': invalid expectation 'expect_nothing_at_all'"):
         validate_frame(orders, {"type": "expect_nothing_at_all"})
-    with pytest.raises(ChaosConfigError, match="field 'expect'.*colum"):
+    with pytest.raises(ChaosConfigError, match=r"field 'expect'.*colum"):
         validate_frame(orders, {"type": "expect_column_values_to_not_be_null", "colum": "qty"})
     with pytest.raises(ChaosConfigError, match="needs a 'type'"):
         validate_frame(orders, {"column": "qty"})

@@ -12,8 +12,13 @@ import pytest
 
 from airflow_chaos.checks.formats import format_for, read_bytes, read_path, sniff, to_frame
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.faults.base import FaultContext
+from airflow_chaos.faults.files import CorruptBytes, EmptyFile, SwapFormat, TruncateFile
 
 FRAME = pd.DataFrame({"order_id": [1, 2, 3], "price": [9.5, 20.0, 3.25], "sku": ["a", "b", "c"]})
+BIG = pd.DataFrame(
+    {"order_id": range(200), "price": [i * 0.75 for i in range(200)], "sku": ["sku-%d" % i for i in range(200)]}
+)
 
 
 def parquet_bytes(frame: pd.DataFrame = FRAME) -> bytes:
@@ -61,6 +66,17 @@ def test_reads_each_format_with_a_passed_format_detection(name, payload):
     assert detection.check == f"readable_as_{format_for(name)}"
     assert detection.observed["rows"] == 3
     json.dumps(detection.to_json())
+
+
+def test_tsv_is_read_and_csv_in_disguise_is_not():
+    tsv = FRAME.to_csv(index=False, sep="\t").encode()
+    frame, detection = read_bytes(tsv, "orders.tsv")
+    assert detection.passed and frame is not None and list(frame.columns) == ["order_id", "price", "sku"]
+    assert sniff(tsv) == "tsv"
+    assert not read_bytes(csv_bytes(), "orders.tsv")[1].passed
+    assert not read_bytes(tsv, "orders.csv")[1].passed  # would otherwise be read as one column
+    one_column = b"sku\na\nb\n"
+    assert read_bytes(one_column, "skus.tsv")[1].passed and read_bytes(one_column, "skus.csv")[1].passed
 
 
 def test_json_lines_are_read_as_records():
@@ -147,9 +163,9 @@ def test_explicit_format_overrides_the_suffix(tmp_path):
 
 
 def test_unknown_suffix_or_format_names_the_field():
-    with pytest.raises(ChaosConfigError, match="field 'data'.*suffix"):
+    with pytest.raises(ChaosConfigError, match=r"field 'data'.*suffix"):
         format_for("orders.xlsx")
-    with pytest.raises(ChaosConfigError, match="field 'format'.*allowed: parquet, csv, json"):
+    with pytest.raises(ChaosConfigError, match=r"field 'format'.*allowed: parquet, csv, tsv, json"):
         format_for("orders.csv", "avro")
 
 
@@ -166,3 +182,27 @@ def test_to_frame_rejects_other_things_naming_the_field():
         to_frame(42)
     with pytest.raises(ChaosConfigError, match="item 1 is not"):
         to_frame([{"a": 1}, 2])
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.parquet", "orders.json"])
+@pytest.mark.parametrize(
+    "make_fault",
+    [
+        lambda path: SwapFormat(path=path, to="jsonl" if path.endswith(".parquet") else "parquet"),
+        lambda path: SwapFormat(path=path, to="tsv"),
+        lambda path: TruncateFile(path=path, keep_fraction=0.6),
+        lambda path: CorruptBytes(path=path, fraction=0.05),
+        lambda path: EmptyFile(path=path),
+    ],
+    ids=["swap_format", "swap_to_tsv", "truncate_file", "corrupt_bytes", "empty_file"],
+)
+def test_the_file_fault_catalogue_is_caught_by_the_reader(name, make_fault):
+    """The real file faults (faults/files.py) applied to real bytes: every one gives a failed format detection."""
+    payload = {"orders.csv": csv_bytes, "orders.parquet": parquet_bytes, "orders.json": json_bytes}[name](BIG)
+    fault = make_fault(name)
+    faulted = fault.transform(payload, FaultContext(seed=11))
+
+    frame, detection = read_bytes(faulted, name)
+
+    assert frame is None, f"{fault.describe()} on {name} was read as a table"
+    assert not detection.passed and detection.signals == ["format"]
