@@ -1,7 +1,7 @@
 # airflow-chaos: the commands the README promises.
 SHELL := /bin/bash
 PYTHON ?= python3.11
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 AIRFLOW_HOME_DIR := $(CURDIR)/.airflow
@@ -14,12 +14,10 @@ DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 
 .PHONY: install demo test lint bench clean
 
-$(UV):
-	$(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
-
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --frozen --python $(PYTHON) --extra dev
-	touch $@
+	@touch $@
 
 install: $(VENV)/.installed
 
