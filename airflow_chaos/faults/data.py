@@ -258,6 +258,13 @@ class AddColumn(TableFault):
     column: str = Field(min_length=1, description="The new column's name; must not exist yet.")
     value: Scalar | None = Field(default=None, description="The value in every row (None: all null).")
 
+    @field_validator("value")
+    @classmethod
+    def _fits_64_bits(cls, value: Scalar | None) -> Scalar | None:
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            raise ValueError("an integer 'value' must fit in 64 bits")
+        return value
+
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         from airflow_chaos.faults.tables import append_constant
 
@@ -453,7 +460,7 @@ class CorruptCategories(TableFault):
 
         arrow = as_arrow(column)
         value_type = arrow.type.value_type if pat.is_dictionary(arrow.type) else arrow.type
-        if not (pat.is_string(value_type) or pat.is_large_string(value_type)):
+        if not (pat.is_string(value_type) or pat.is_large_string(value_type) or pat.is_null(value_type)):
             raise ChaosConfigError(
                 f"{self.kind}: field 'column': needs a string or categorical column, got {arrow.type}"
             )
@@ -659,6 +666,8 @@ class DropPartition(TableFault):
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        if pa.types.is_null(column.type):
+            raise ChaosConfigError(f"{self.kind}: field 'value': no row has {self.column} == {self.value!r} (all null)")
         try:
             scalar = pa.scalar(self.value).cast(column.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:

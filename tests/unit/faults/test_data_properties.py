@@ -1,0 +1,170 @@
+"""Property tests: table faults over random tables and parameters never crash, honour fractions and the cap."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from airflow_chaos import faults
+from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.faults import Fault, FaultContext
+
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+NUMERIC = ("i", "x")
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> Any:
+    """A 0-40 row table with nullable int, float, string and timestamp columns, as Arrow or pandas."""
+    n = draw(st.integers(0, 40))
+
+    def column(values: st.SearchStrategy[Any]) -> list[Any]:
+        return draw(st.lists(st.one_of(st.none(), values), min_size=n, max_size=n))
+
+    table = pa.table(
+        {
+            "i": pa.array(column(st.integers(-(10**6), 10**6)), pa.int64()),
+            "x": pa.array(column(st.floats(-1e6, 1e6, allow_nan=False)), pa.float64()),
+            "s": pa.array(column(st.sampled_from(["a", "b", "cc", "D", ""])), pa.string()),
+            "t": pa.array(column(st.integers(0, 2 * 10**18)), pa.timestamp("ns", tz="UTC")),
+        }
+    )
+    return table if draw(st.booleans()) else table.to_pandas()
+
+
+fractions = st.floats(0.01, 1.0)
+caps = st.one_of(st.just(1.0), st.floats(0.01, 1.0))
+seeds = st.integers(0, 2**63 - 1)
+
+fraction_faults = st.one_of(
+    st.builds(
+        faults.InjectNulls,
+        column=st.sampled_from(["i", "x", "s", "t"]),
+        fraction=fractions,
+        mechanism=st.sampled_from(["MCAR", "MNAR", "MAR"]),
+    ),
+    st.builds(faults.OutOfRange, column=st.sampled_from(NUMERIC), fraction=fractions, scale=st.floats(2, 1e6)),
+    st.builds(faults.OutOfRange, column=st.sampled_from(NUMERIC), fraction=fractions, value=st.floats(-1e12, 1e12)),
+    st.builds(
+        faults.CorruptCategories,
+        column=st.just("s"),
+        fraction=fractions,
+        values=st.one_of(st.none(), st.lists(st.text(max_size=3), min_size=1, max_size=3)),
+    ),
+    st.builds(faults.OutOfOrderTimestamps, column=st.sampled_from(["t", "i"]), fraction=fractions),
+)
+
+whole_column_faults = st.one_of(
+    st.builds(
+        faults.ShiftDistribution,
+        column=st.sampled_from(NUMERIC),
+        mean_shift=st.floats(-5, 5).filter(lambda v: v != 0),
+        std_scale=st.floats(0.1, 10),
+    ),
+    st.builds(faults.SwapColumns, a=st.just("i"), b=st.just("x")),
+    st.builds(faults.BackdateTimestamps, column=st.just("t"), by=st.integers(1, 10**6)),
+    st.just(faults.ShuffleRows()),
+)
+
+schema_faults = st.one_of(
+    st.builds(faults.RenameColumn, column=st.sampled_from(["i", "x", "s", "t"]), to=st.just("renamed")),
+    st.builds(faults.CastColumn, column=st.sampled_from(NUMERIC), to_type=st.sampled_from(["string", "float32"])),
+    st.builds(
+        faults.AddColumn,
+        column=st.just("added"),
+        value=st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=3)),
+    ),
+    st.just(faults.ReorderColumns()),
+    st.builds(faults.DropColumn, column=st.sampled_from(["i", "x", "s", "t"])),
+)
+
+
+def num_rows(table: Any) -> int:
+    return table.num_rows if isinstance(table, pa.Table) else len(table)
+
+
+def snapshot(table: Any) -> Any:
+    return table.to_pandas() if isinstance(table, pa.Table) else table.copy(deep=True)
+
+
+def assert_untouched(table: Any, before: Any) -> None:
+    pd.testing.assert_frame_equal(snapshot(table), before)
+
+
+def cap_count(fraction: float, rows: int) -> int:
+    return math.floor(fraction * rows + 1e-9)
+
+
+@SETTINGS
+@given(table=tables(), fault=fraction_faults, seed=seeds, cap=caps)
+def test_fraction_faults_honour_fraction_and_cap(table: Any, fault: Fault, seed: int, cap: float) -> None:
+    before = snapshot(table)
+    ctx = FaultContext(seed=seed, max_fraction=cap)
+    out = fault.apply(table, ctx)
+    rows = num_rows(table)
+    assert type(out) is type(table) and num_rows(out) == rows
+    assert 0 <= ctx.changes["rows_affected"] <= cap_count(min(fault.fraction, cap), rows)  # type: ignore[attr-defined]
+    assert_untouched(table, before)
+
+
+@SETTINGS
+@given(table=tables(), fault=whole_column_faults, seed=seeds, cap=caps)
+def test_whole_column_faults_touch_at_most_the_cap(table: Any, fault: Fault, seed: int, cap: float) -> None:
+    before = snapshot(table)
+    ctx = FaultContext(seed=seed, max_fraction=cap)
+    out = fault.apply(table, ctx)
+    rows = num_rows(table)
+    assert type(out) is type(table) and num_rows(out) == rows
+    assert 0 <= ctx.changes["rows_affected"] <= (rows if cap >= 1 else cap_count(cap, rows))
+    assert_untouched(table, before)
+
+
+@SETTINGS
+@given(
+    table=tables(),
+    fault=st.one_of(
+        st.builds(faults.TruncateRows, keep_fraction=st.floats(0, 0.99)),
+        st.builds(faults.DuplicateRows, fraction=fractions),
+        st.builds(faults.DropPartition, column=st.just("s"), value=st.sampled_from(["a", "b"])),
+    ),
+    seed=seeds,
+    cap=caps,
+)
+def test_volume_faults_keep_row_counts_sane(table: Any, fault: Fault, seed: int, cap: float) -> None:
+    before = snapshot(table)
+    ctx = FaultContext(seed=seed, max_fraction=cap)
+    try:
+        out = fault.apply(table, ctx)
+    except ChaosConfigError as exc:
+        assert isinstance(fault, faults.DropPartition) and "no row has" in str(exc)
+        return
+    rows, affected = num_rows(table), ctx.changes["rows_affected"]
+    assert affected <= cap_count(cap, rows)
+    expected = rows + affected if isinstance(fault, faults.DuplicateRows) else rows - affected
+    assert num_rows(out) == expected == ctx.changes["rows_after"]
+    assert_untouched(table, before)
+
+
+@SETTINGS
+@given(table=tables(), fault=schema_faults, seed=seeds)
+def test_schema_faults_keep_rows_and_change_the_schema(table: Any, fault: Fault, seed: int) -> None:
+    before = snapshot(table)
+    out = fault.apply(table, FaultContext(seed=seed))
+    assert num_rows(out) == num_rows(table)
+    names = lambda t: list(t.column_names) if isinstance(t, pa.Table) else list(t.columns)  # noqa: E731
+    dtypes = lambda t: [str(f.type) for f in t.schema] if isinstance(t, pa.Table) else [str(d) for d in t.dtypes]  # noqa: E731
+    assert (names(out), dtypes(out)) != (names(table), dtypes(table))
+    assert_untouched(table, before)
+
+
+@SETTINGS
+@given(table=tables(), fault=st.one_of(fraction_faults, whole_column_faults), seed=seeds)
+def test_same_seed_same_output(table: Any, fault: Fault, seed: int) -> None:
+    first = snapshot(fault.apply(table, FaultContext(seed=seed)))
+    second = snapshot(fault.apply(table, FaultContext(seed=seed)))
+    pd.testing.assert_frame_equal(first, second)
