@@ -147,3 +147,59 @@ def test_long_delay_defers_to_the_triggerer_and_resumes(dag_runner, chaos_on):
     assert records["delay"]["outcome"] == "success"
     assert records["drop_column"]["changes"]["columns_dropped"] == ["y"]
     assert list(result.xcom("table").columns) == ["z"]
+
+
+ENGINE_SOURCE = '''
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from airflow_chaos import chaos, faults
+from airflow_chaos.faults.base import Fault
+from airflow_chaos.operators import AssertDetectedOperator
+
+
+class Broken(Fault):
+    """Test-only: a fault whose engine code crashes."""
+
+    kind = "test_broken"
+    signals = ("schema",)
+    phase = "after"
+
+    def apply(self, value, ctx):
+        raise ZeroDivisionError("bug inside the chaos engine")
+
+
+@dag(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False)
+def build():
+    @task
+    def produce():
+        {body}
+
+    chaos(produce(), Broken()) >> AssertDetectedOperator(task_id="assert_detected")
+
+
+build()
+'''
+
+
+def test_engine_bug_is_injection_error_and_the_task_runs_untouched(dag_runner, chaos_on):
+    path = dag_runner.write("engine_bug", ENGINE_SOURCE.format(dag_id="engine_bug", body="return {'a': [1]}"))
+    result = dag_runner.run(path, "engine_bug")
+    assert result.task_states["produce"] == "success"
+    assert result.xcom("produce") == {"a": [1]}
+    (rec,) = _injections(result, "produce")
+    assert rec["status"] == "error" and "ZeroDivisionError" in rec["error"]
+    assert result.verdicts() == {"produce:test_broken": "INJECTION_ERROR"}
+    assert result.task_states["assert_detected"] == "failed"
+
+
+def test_a_raising_task_still_records_its_injections(dag_runner, chaos_on):
+    source = ENGINE_SOURCE.format(dag_id="task_raises", body="raise ValueError('upstream API down')")
+    source = source.replace("chaos(produce(), Broken())", "chaos(produce(), faults.Delay(seconds=0.1))")
+    result = dag_runner.run(dag_runner.write("task_raises", source), "task_raises")
+    assert result.task_states["produce"] == "failed"
+    (rec,) = _injections(result, "produce")
+    assert rec["outcome"] == "raised" and "upstream API down" in rec["error"]
+    assert result.verdicts() == {"produce:delay": "FAILED_LOUDLY"}
+    assert result.task_states["assert_detected"] == "success"
