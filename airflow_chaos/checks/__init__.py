@@ -1,29 +1,33 @@
 """Pure detection routines yielding Detections. No Airflow imports.
 
-``great_expectations`` is imported only inside the functions that run a validation, so importing this
-package stays cheap.
+The GX-backed checks (:mod:`airflow_chaos.checks.expectations`) and the format-sniffing reader
+(:mod:`airflow_chaos.checks.formats`) load on first use, and ``great_expectations`` itself only when a
+validation runs, so importing this package stays cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from airflow_chaos.checks.base import Detection
-from airflow_chaos.checks.expectations import (
-    ProfileTolerances,
-    profile_expectations,
-    signals_for,
-    validate_frame,
-)
-from airflow_chaos.checks.formats import read_bytes, read_path, sniff
 from airflow_chaos.checks.schema import required_columns
 
-__all__ = [
-    "Detection",
-    "ProfileTolerances",
-    "profile_expectations",
-    "read_bytes",
-    "read_path",
-    "required_columns",
-    "signals_for",
-    "sniff",
-    "validate_frame",
-]
+_LAZY = {
+    "ProfileTolerances": "airflow_chaos.checks.expectations",
+    "profile_expectations": "airflow_chaos.checks.expectations",
+    "signals_for": "airflow_chaos.checks.expectations",
+    "validate_frame": "airflow_chaos.checks.expectations",
+    "read_bytes": "airflow_chaos.checks.formats",
+    "read_path": "airflow_chaos.checks.formats",
+    "sniff": "airflow_chaos.checks.formats",
+}
+
+__all__ = ["Detection", "required_columns", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

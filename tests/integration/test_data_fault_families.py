@@ -181,3 +181,64 @@ def test_without_its_expectations_the_family_is_silent(dag_runner, chaos_on, nam
     assert result.verdicts() == {f"produce:{kind}": "SILENT" for kind in family.kinds}
     detections = result.xcom("validate", "chaos_detections")
     assert len(detections) == len(family.other) and all(d["passed"] for d in detections)
+
+
+FILE_DAG_TEMPLATE = """
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from airflow_chaos import chaos, faults
+from airflow_chaos.operators import AssertDetectedOperator, ValidateDataOperator
+
+DATA_PATH = {path!r}
+
+
+@dag(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["test", "chaos"])
+def file_family():
+    @task
+    def export():
+        import pandas as pd
+
+        frame = pd.DataFrame({{"order_id": range(500), "qty": [1 + i % 5 for i in range(500)]}})
+        if DATA_PATH.endswith(".parquet"):
+            frame.to_parquet(DATA_PATH)
+        else:
+            frame.to_csv(DATA_PATH, index=False)
+        return DATA_PATH
+
+    exported = chaos(export(), faults.{fault}, seed=7)
+    validate = ValidateDataOperator(
+        task_id="validate", data=exported, expect=[{{"type": "expect_column_values_to_not_be_null", "column": "qty"}}]
+    )
+    validate >> AssertDetectedOperator(task_id="assert_detected")
+
+
+file_family()
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "fault", "kind"),
+    [
+        ("orders.csv", 'SwapFormat(path=DATA_PATH, to="json")', "swap_format"),
+        ("orders.parquet", 'SwapFormat(path=DATA_PATH, to="csv")', "swap_format"),
+        ("orders.parquet", "TruncateFile(path=DATA_PATH, keep_fraction=0.5)", "truncate_file"),
+        ("orders.csv", "CorruptBytes(path=DATA_PATH, fraction=0.05)", "corrupt_bytes"),
+        ("orders.csv", "EmptyFile(path=DATA_PATH)", "empty_file"),
+    ],
+)
+def test_a_file_whose_format_broke_fails_validation_loudly(dag_runner, chaos_on, tmp_path, name, fault, kind):
+    dag_id = f"chaos_file_{kind}_{name.split('.')[1]}"
+    source = FILE_DAG_TEMPLATE.format(path=str(tmp_path / name), dag_id=dag_id, fault=fault)
+    result = dag_runner.run(dag_runner.write(dag_id, source), dag_id)
+
+    assert result.task_states["export"] == "success"
+    assert result.task_states["validate"] == "failed"
+    assert result.task_states["assert_detected"] == "success"
+    assert result.verdicts() == {f"export:{kind}": "DETECTED"}
+    (detection,) = result.xcom("validate", "chaos_detections")
+    assert detection["check"] == f"readable_as_{name.split('.')[1]}"
+    assert detection["signals"] == ["format"] and not detection["passed"]
