@@ -109,6 +109,16 @@ def arrival(state: PathState, waited: Seconds, sla: Seconds | None = None, check
     return Detection(check=check, signals=["freshness"], passed=not late, observed=observed)
 
 
+def deadline(state: PathState, due_by: float, check: str = "deadline") -> Detection:
+    """On time when ``state`` exists and landed (by modification time) no later than ``due_by`` (epoch seconds)."""
+    observed = {**state.observed(), "due_by": _iso(due_by)}
+    if not state.exists or state.last_modified is None:
+        return Detection(check=check, signals=["freshness", "volume"], passed=False, observed=observed)
+    late_by = state.last_modified - due_by
+    observed.update(late=late_by > 0, late_by_seconds=round(max(0.0, late_by), 3))
+    return Detection(check=check, signals=["freshness"], passed=late_by <= 0, observed=observed)
+
+
 def file_freshness(path: Any, max_age: Seconds, now: float | None = None) -> Detection:
     """Freshness of one file or object against the SLA ``max_age``."""
     return freshness(stat_path(path), max_age, now, check="file_freshness")

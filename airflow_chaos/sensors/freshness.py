@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_chaos.checks.base import Detection
-from airflow_chaos.checks.freshness import PathState, Seconds, arrival, freshness, seconds_of, stat_path
+from airflow_chaos.checks.freshness import PathState, Seconds, arrival, deadline, freshness, seconds_of, stat_path
 from airflow_chaos.exceptions import ChaosConfigError, ChaosDetectionFailed
 from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections
 from airflow_chaos.triggers.file import FileArrivalTrigger, arrived
@@ -38,6 +38,26 @@ def _optional_seconds(value: Seconds | None, field: str, owner: str) -> float | 
     return seconds
 
 
+def epoch_of(value: str | datetime | float | None, field: str, owner: str) -> float | None:
+    """A moment given as a datetime (naive means UTC), epoch seconds or an ISO-8601 / numeric string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return epoch_of(datetime.fromisoformat(value.strip()), field, owner)
+    except ValueError:
+        raise ChaosConfigError(
+            f"{owner}: field '{field}': not a datetime, epoch or ISO-8601 string: {value!r}"
+        ) from None
+
+
 class FileArrivalSensor(BaseSensorOperator):
     """Wait for a file, object or partition to arrive; record whether it came on time.
 
@@ -47,13 +67,16 @@ class FileArrivalSensor(BaseSensorOperator):
         arrived; the sensor keeps waiting for a fresh one.
     :param arrival_sla: lateness SLA: the file must arrive within this long after the sensor's first
         poke. A file that arrives later is *late*: a failed ``freshness`` Detection.
+    :param due_by: deadline: the file must have landed (by its modification time) by this moment, a
+        datetime, epoch seconds or an ISO-8601 string (templated), e.g.
+        ``"{{ dag_run.start_date + macros.timedelta(minutes=10) }}"``. Later is *late*.
     :param timeout: how long to wait at all (seconds or timedelta), as for every sensor.
     :param deferrable: wait in the triggerer (:class:`FileArrivalTrigger`) instead of a worker.
     :param fail_task: fail when the file is late or stale (default True). A file that never came
         always fails the sensor (``AirflowSensorTimeout``), after its Detection is pushed.
     """
 
-    template_fields: Sequence[str] = ("path",)
+    template_fields: Sequence[str] = ("path", "due_by")
     ui_color = "#bee5eb"
     check_name = "file_arrival"
 
@@ -63,6 +86,7 @@ class FileArrivalSensor(BaseSensorOperator):
         path: str,
         max_age: Seconds | None = None,
         arrival_sla: Seconds | None = None,
+        due_by: str | datetime | float | None = None,
         deferrable: bool = False,
         fail_task: bool = True,
         **kwargs: Any,
@@ -73,6 +97,7 @@ class FileArrivalSensor(BaseSensorOperator):
         self.path = str(path)
         self.max_age = _optional_seconds(max_age, "max_age", self.task_id)
         self.arrival_sla = _optional_seconds(arrival_sla, "arrival_sla", self.task_id)
+        self.due_by = due_by
         self.deferrable = deferrable
         self.fail_task = fail_task
 
@@ -85,6 +110,9 @@ class FileArrivalSensor(BaseSensorOperator):
     def evaluate(self, state: PathState, waited: float, now: float) -> list[Detection]:
         """The Detections for what the sensor found after waiting ``waited`` seconds."""
         detections = [arrival(state, waited, self.arrival_sla, check=self.check_name)]
+        due_by = epoch_of(self.due_by, "due_by", self.task_id)
+        if due_by is not None and state.exists:
+            detections.append(deadline(state, due_by, check="file_deadline"))
         if self.max_age is not None and state.exists:
             detections.append(freshness(state, self.max_age, now, check="file_freshness"))
         return detections
@@ -183,4 +211,7 @@ class DataFreshnessSensor(FileArrivalSensor):
         detections = [freshness(state, self.max_age, now, check="data_freshness")]
         if self.arrival_sla is not None and state.exists:
             detections.append(arrival(state, waited, self.arrival_sla, check=self.check_name))
+        due_by = epoch_of(self.due_by, "due_by", self.task_id)
+        if due_by is not None and state.exists:
+            detections.append(deadline(state, due_by, check="data_deadline"))
         return detections

@@ -89,3 +89,14 @@ def test_arrival_of_nothing_fails_on_volume_too():
 def test_state_round_trips_through_json():
     state = PathState("p", True, 12.5, 3, 1)
     assert PathState(**state.to_json()) == state
+
+
+def test_deadline_by_modification_time():
+    from airflow_chaos.checks.freshness import deadline
+
+    state = PathState("p", True, last_modified=1000.0, size_bytes=1, files=1)
+    on_time, late = deadline(state, due_by=1000.0), deadline(state, due_by=990.0)
+    assert on_time.passed and on_time.observed["late"] is False
+    assert not late.passed and late.signals == ["freshness"] and late.observed["late_by_seconds"] == 10
+    missing = deadline(PathState("p", False), due_by=990.0)
+    assert not missing.passed and missing.signals == ["freshness", "volume"]
