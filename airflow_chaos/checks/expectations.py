@@ -172,17 +172,26 @@ def check_spec(spec: Any, field: str = "expect") -> None:
         raise ChaosConfigError(
             f"field {field!r}: a dict expectation needs a 'type' like 'expect_column_values_to_not_be_null', got {kind!r}"
         )
-    if "severity" in spec.get("meta", {}) or "severity" in spec:
-        severity_of(spec.get("meta"), spec.get("severity"))
-    if "signals" in spec.get("meta", {}):
-        signals_for(kind, spec.get("meta"))
+    for key in ("meta", "kwargs"):
+        if not isinstance(spec.get(key) or {}, Mapping):
+            raise ChaosConfigError(f"field {field!r}: {kind}: '{key}' must be a mapping, got {spec[key]!r}")
+    meta = spec.get("meta") or {}
+    severity_of(meta, spec.get("severity"))
+    if "signals" in meta:
+        signals_for(kind, meta)
 
 
 def _spec_parts(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """``(type, kwargs, meta)`` of a dict spec: kwargs nested under ``"kwargs"`` or given flat."""
+    """``(type, kwargs, meta)`` of a dict spec: kwargs nested under ``"kwargs"`` or given flat.
+
+    A top-level ``severity`` (GX's own field) is carried in ``meta``, where :func:`severity_of` reads it.
+    """
     check_spec(spec)
     kwargs = dict(spec["kwargs"]) if "kwargs" in spec else {k: v for k, v in spec.items() if k not in _SPEC_KEYS}
-    return str(spec["type"]), kwargs, dict(spec.get("meta") or {})
+    meta = dict(spec.get("meta") or {})
+    if spec.get("severity") is not None:
+        meta.setdefault("severity", spec["severity"])
+    return str(spec["type"]), kwargs, meta
 
 
 def is_suite_path(value: Any) -> bool:

@@ -65,9 +65,9 @@ def read_dataset(source: Any, data_format: str | None = None) -> tuple[Any, Dete
     return formats.read_bytes(payload, name, data_format)
 
 
-def _check_expect_item(item: Any, where: str) -> None:
+def _check_expect_item(item: Any, field: str) -> None:
     if isinstance(item, Mapping) and "expectations" not in item:
-        expectations.check_spec(item, where)
+        expectations.check_spec(item, field)
     elif not (
         isinstance(item, Mapping)
         or expectations.is_suite_path(item)
@@ -75,7 +75,7 @@ def _check_expect_item(item: Any, where: str) -> None:
         or hasattr(item, "expectations")
     ):
         raise ChaosConfigError(
-            f"field {where!r}: expected a GX expectation, a dict with 'type', an ExpectationSuite or a suite "
+            f"field {field!r}: expected a GX expectation, a dict with 'type', an ExpectationSuite or a suite "
             f"JSON path; got {type(item).__name__}"
         )
 
@@ -83,8 +83,11 @@ def _check_expect_item(item: Any, where: str) -> None:
 def check_expect(expect: Any, owner: str) -> None:
     """Validate ``expect`` without importing GX or reading files (for ``__init__``)."""
     items = list(expect) if isinstance(expect, (list, tuple)) else [expect]
-    for i, item in enumerate(items):
-        _check_expect_item(item, f"{owner}: field 'expect[{i}]'" if len(items) > 1 else f"{owner}: field 'expect'")
+    try:
+        for i, item in enumerate(items):
+            _check_expect_item(item, f"expect[{i}]" if len(items) > 1 else "expect")
+    except ChaosConfigError as exc:
+        raise ChaosConfigError(f"{owner}: {exc}") from None
 
 
 class ValidateDataOperator(BaseOperator):
@@ -135,6 +138,8 @@ class ValidateDataOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if isinstance(expect, (list, tuple)) and not expect:
+            expect = None
         self._check_arguments(expect, result_format, profile_from, required_columns, data_format, fail_task)
         self.data = data
         self.expect = expect

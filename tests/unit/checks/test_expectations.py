@@ -195,6 +195,10 @@ def test_severity_from_meta(orders):
         ],
     )
     assert [(d.passed, d.severity) for d in detections] == [(False, "warning"), (False, "critical")]
+    (top_level,) = validate_frame(
+        orders, {"type": "expect_column_stdev_to_be_between", "column": "price", "max_value": 0.1, "severity": "info"}
+    )
+    assert top_level.severity == "warning"  # GX's own severity field; "info" counts as a warning
     with pytest.raises(ChaosConfigError, match="severity"):
         validate_frame(orders, {"type": "expect_column_to_exist", "column": "qty", "meta": {"severity": "fatal"}})
 
@@ -261,6 +265,8 @@ def test_bad_arguments_name_the_field(orders):
         validate_frame(orders, {"type": "expect_column_values_to_not_be_null", "colum": "qty"})
     with pytest.raises(ChaosConfigError, match="needs a 'type'"):
         validate_frame(orders, {"column": "qty"})
+    with pytest.raises(ChaosConfigError, match="'meta' must be a mapping"):
+        validate_frame(orders, {"type": "expect_column_to_exist", "column": "qty", "meta": "warning"})
     with pytest.raises(ChaosConfigError, match="field 'result_format'"):
         validate_frame(orders, {"type": "expect_column_to_exist", "column": "qty"}, result_format="FULL")
     with pytest.raises(ChaosConfigError, match="field 'expect' or 'profile_from'"):

@@ -68,8 +68,9 @@ PRICE_MEAN = {"type": "expect_column_mean_to_be_between", "column": "price", "mi
 
 # ---------------------------------------------------------------------- __init__: validate, do no work
 def test_needs_at_least_one_check():
-    with pytest.raises(ChaosConfigError, match="validate: give at least one check: field 'expect', 'profile_from'"):
-        ValidateDataOperator(task_id="validate", data=[])
+    for expect in (None, []):
+        with pytest.raises(ChaosConfigError, match="validate: give at least one check: field 'expect', 'profile_from'"):
+            ValidateDataOperator(task_id="validate", data=[], expect=expect)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_needs_at_least_one_check():
     [
         ({"expect": NOT_NULL_QTY, "result_format": "FULL"}, "field 'result_format'.*allowed: BOOLEAN_ONLY"),
         ({"expect": {"column": "qty"}}, "field 'expect'.*needs a 'type'"),
-        ({"expect": [NOT_NULL_QTY, 42]}, r"field 'expect\[1\]'.*got int"),
+        ({"expect": [NOT_NULL_QTY, 42]}, r"^validate: field 'expect\[1\]': expected a GX expectation.*got int"),
         ({"expect": {**NOT_NULL_QTY, "meta": {"severity": "fatal"}}}, "severity.*allowed: critical, warning"),
         ({"required_columns": "qty"}, "field 'required_columns' must be a list"),
         ({"expect": NOT_NULL_QTY, "data_format": "xlsx"}, "field 'data_format'.*allowed: parquet"),
