@@ -387,3 +387,29 @@ def test_trigger_fires_on_arrival_and_on_timeout(data_dir):
     missing = FileArrivalTrigger(path=str(data_dir / "never.csv"), poll_interval=0.05, timeout=0.2)
     event = asyncio.run(first(missing))
     assert event.payload["status"] == "timeout" and event.payload["state"]["exists"] is False
+
+
+def test_restore_operator_is_idempotent_and_fails_on_a_checksum_mismatch(tmp_path, data_dir):
+    from airflow_chaos.exceptions import ChaosRestoreError
+    from airflow_chaos.experiment.journal import Journal
+    from airflow_chaos.operators.restore import ChaosRestoreOperator
+
+    target = data_dir / "orders.csv"
+    target.write_text(CSV)
+    journal = Journal(tmp_path / "journal")
+    labels = {"dag_id": _FakeTI.dag_id, "run_id": _FakeTI.run_id}
+    journal.rewrite(target, lambda data: b"", injection_id="a", **labels)
+    journal.move_aside(target, injection_id="b", **labels)
+    journal.rewrite(data_dir / "other.csv", lambda data: b"x", injection_id="c", dag_id="d", run_id="another run")
+
+    restore = ChaosRestoreOperator(task_id="chaos_restore", journal_path=str(tmp_path / "journal"))
+    restored = restore.execute({"ti": _FakeTI()})
+    assert [r["op"] for r in restored] == ["move", "rewrite"]  # newest first; the other run is left alone
+    assert sha(target.read_bytes()) == sha(CSV)
+    assert restore.execute({"ti": _FakeTI()}) == []
+    assert (data_dir / "other.csv").read_bytes() == b"x"
+
+    entry = journal.rewrite(target, lambda data: data[:5], injection_id="d", **labels)
+    (tmp_path / "journal" / "backups" / entry.id).write_bytes(b"tampered")
+    with pytest.raises(ChaosRestoreError, match="checksum"):
+        restore.execute({"ti": _FakeTI()})
