@@ -63,7 +63,7 @@ from airflow_chaos.faults.tables import (
     table_kind,
     take_values,
     to_pandas_like,
-    valid_positions,
+    valid_rows,
     write_table_bytes,
 )
 
@@ -157,12 +157,12 @@ def _json_float(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _row_scope(ctx: FaultContext, candidates: Positions, size: int) -> Positions | None:
-    """None (every row) unless the blast-radius cap is below 1: then a seeded, capped sample."""
+def _row_scope(ctx: FaultContext, candidates: Positions | None, size: int) -> Positions | None:
+    """None (every row) unless the blast-radius cap is below 1: then a seeded, capped sample of ``candidates``."""
     cap = ctx.bounded_fraction(1.0)
     if cap >= 1:
         return None
-    return sample_positions(ctx.rng, bounded_count(cap, size), candidates)
+    return sample_positions(ctx.rng, bounded_count(cap, size), candidates, size)
 
 
 def _all_rows(size: int) -> Positions:
@@ -345,20 +345,22 @@ class InjectNulls(TableFault):
         require_column(table, self.column, self)
         column = get_column(table, self.column)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions, condition = self._choose(table, column, count, ctx)
+        candidates = valid_rows(column)
+        positions, condition = self._choose(table, column, candidates, count, ctx)
         ctx.record(
             rows_affected=len(positions),
             columns=[self.column],
             mechanism=self.mechanism,
             condition_column=condition,
-            nulls_before=int(column.null_count if table_kind(table) == "arrow" else column.isna().sum()),
+            nulls_before=0 if candidates is None else len(column) - len(candidates),
         )
         return set_column(table, self.column, put_nulls(column, positions))
 
-    def _choose(self, table: Any, column: Any, count: int, ctx: FaultContext) -> tuple[Positions, str | None]:
-        candidates = valid_positions(column)
+    def _choose(
+        self, table: Any, column: Any, candidates: Positions | None, count: int, ctx: FaultContext
+    ) -> tuple[Positions, str | None]:
         if self.mechanism == "MCAR":
-            return sample_positions(ctx.rng, count, candidates), None
+            return sample_positions(ctx.rng, count, candidates, len(column)), None
         if self.mechanism == "MNAR":
             return rank_window(column, candidates, count, ctx.rng), None
         condition = self.condition_column or self._other_column(table, ctx)
@@ -405,7 +407,7 @@ class OutOfRange(TableFault):
         column = get_column(table, self.column)
         dtype = numeric_dtype(column, self)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_positions(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
         if self.scale is not None:
             new = numeric_values(column, positions) * self.scale
         else:
@@ -443,7 +445,7 @@ class CorruptCategories(TableFault):
         column = get_column(table, self.column)
         strings = self._as_strings(column)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_positions(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
         new = self._replacements(strings.take(pa.array(positions)), strings, ctx)
         new_values = sorted(set(new.unique().to_pylist()))
         ctx.record(
@@ -533,25 +535,25 @@ class ShiftDistribution(TableFault):
         return self
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
-        import numpy as np
+        from airflow_chaos.faults.tables import numeric_stats
 
         require_column(table, self.column, self)
         column = get_column(table, self.column)
         dtype = numeric_dtype(column, self)
-        values = numeric_values(column, None)
-        valid = values[~np.isnan(values)]
-        mean, std = (float(valid.mean()), float(valid.std())) if len(valid) else (0.0, 0.0)
-        scope = _row_scope(ctx, valid_positions(column), len(values))
-        picked = values if scope is None else values[scope]
-        fitted = fit_numeric(mean + (picked - mean) * self.std_scale + self.mean_shift * std, dtype)
+        mean, std, valid = numeric_stats(column)
+        scope = _row_scope(ctx, valid_rows(column), len(column))
+        values = numeric_values(column, scope)
+        # x -> mean + (x - mean) * std_scale + mean_shift * std, as one multiply-add
+        offset = mean * (1.0 - self.std_scale) + self.mean_shift * std
+        shifted = values + offset if self.std_scale == 1 else values * self.std_scale + offset
         ctx.record(
-            rows_affected=len(valid) if scope is None else len(scope),
+            rows_affected=valid if scope is None else len(scope),
             columns=[self.column],
             mean_before=_json_float(mean),
             std_before=_json_float(std),
             capped=scope is not None,
         )
-        return set_column(table, self.column, put_numeric(column, scope, fitted))
+        return set_column(table, self.column, put_numeric(column, scope, fit_numeric(shifted, dtype)))
 
 
 class SwapColumns(TableFault):
@@ -578,7 +580,7 @@ class SwapColumns(TableFault):
         require_column(table, self.b, self, "b")
         col_a, col_b = get_column(table, self.a), get_column(table, self.b)
         if _same_type(col_a, col_b):
-            scope = _row_scope(ctx, _all_rows(len(col_a)), len(col_a))
+            scope = _row_scope(ctx, None, len(col_a))
             new_a, new_b = _swap_same(col_a, col_b, scope)
             rows = len(col_a) if scope is None else len(scope)
         else:
@@ -588,6 +590,8 @@ class SwapColumns(TableFault):
 
     def _swap_numeric(self, col_a: Any, col_b: Any, ctx: FaultContext) -> tuple[Any, Any, int]:
         import numpy as np
+
+        from airflow_chaos.faults.tables import valid_positions
 
         dtype_a, dtype_b = numeric_dtype(col_a, self, "a"), numeric_dtype(col_b, self, "b")
         both = np.intersect1d(valid_positions(col_a), valid_positions(col_b), assume_unique=True)
@@ -650,7 +654,7 @@ class DropPartition(TableFault):
         matched = self._matches(as_arrow(get_column(table, self.column)))
         rows = num_rows(table)
         limit = bounded_count(ctx.bounded_fraction(1.0), rows)
-        dropped = matched if len(matched) <= limit else sample_positions(ctx.rng, limit, matched)
+        dropped = matched if len(matched) <= limit else sample_positions(ctx.rng, limit, matched, rows)
         ctx.record(
             rows_affected=len(dropped),
             columns=[self.column],
@@ -693,7 +697,7 @@ class DuplicateRows(TableFault):
         from airflow_chaos.faults.tables import append_rows
 
         rows = num_rows(table)
-        positions = sample_positions(ctx.rng, bounded_count(ctx.bounded_fraction(self.fraction), rows), _all_rows(rows))
+        positions = sample_positions(ctx.rng, bounded_count(ctx.bounded_fraction(self.fraction), rows), None, rows)
         ctx.record(rows_affected=len(positions), rows_before=rows, rows_after=rows + len(positions))
         return append_rows(table, positions)
 
@@ -730,7 +734,7 @@ class ShuffleRows(TableFault):
 
         rows = num_rows(table)
         order = _all_rows(rows)
-        scope = _row_scope(ctx, order, rows)
+        scope = _row_scope(ctx, None, rows)
         if scope is None:
             order = _derange(ctx, rows)
         else:
@@ -819,7 +823,7 @@ class BackdateTimestamps(TableFault):
         require_column(table, self.column, self)
         column = get_column(table, self.column)
         shift = self._shifter(column)
-        scope = _row_scope(ctx, valid_positions(column), len(column))
+        scope = _row_scope(ctx, valid_rows(column), len(column))
         if scope is None:
             new = shift(column)
             rows = len(column) - int(column.null_count if table_kind(table) == "arrow" else column.isna().sum())
@@ -879,7 +883,7 @@ class OutOfOrderTimestamps(TableFault):
         require_column(table, self.column, self)
         column = get_column(table, self.column)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_positions(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
         sources = positions[_cycle(ctx, len(positions))]
         moved = int((sources != positions).sum())
         ctx.record(rows_affected=moved, columns=[self.column])

@@ -95,8 +95,15 @@ def set_column(value: Any, name: str, column: Any) -> Any:
     """A new table with column ``name`` replaced by ``column`` (same position, same name)."""
     if table_kind(value) == "arrow":
         return value.set_column(value.column_names.index(name), name, column)
-    out = value.copy(deep=False)
-    out.isetitem(list(out.columns).index(name), column.array if hasattr(column, "array") else column)
+    import pandas as pd
+
+    # pandas' own setitem copies the new column again and costs milliseconds per million rows;
+    # concatenating column views shares every unchanged column and the new one without a copy.
+    position = [str(c) for c in value.columns].index(name)
+    new = pd.Series(column.array if isinstance(column, pd.Series) else column, index=value.index, copy=False)
+    parts = [new if k == position else value.iloc[:, k] for k in range(value.shape[1])]
+    out = pd.concat(parts, axis=1, copy=False)  # type: ignore[call-overload]
+    out.columns = value.columns
     return out
 
 
@@ -190,6 +197,22 @@ def valid_positions(column: Any) -> Positions:
     return np.flatnonzero(~null_mask(column)).astype(np.int64, copy=False)
 
 
+def valid_rows(column: Any) -> Positions | None:
+    """Sorted positions of the non-null values, or None when no value is null (cheap to check)."""
+    import numpy as np
+
+    if is_arrow_column(column):
+        return None if column.null_count == 0 else valid_positions(column)
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in ("i", "u", "b"):
+        return None
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        nulls = np.isnan(column.to_numpy())
+    else:
+        nulls = np.asarray(column.isna().to_numpy(), dtype=bool)
+    return np.flatnonzero(~nulls).astype(np.int64, copy=False) if nulls.any() else None
+
+
 def mask_of(positions: Positions, size: int) -> Mask:
     import numpy as np
 
@@ -273,14 +296,40 @@ def numeric_dtype(column: Any, fault: Fault, field: str = "column") -> np.dtype[
 
 
 def numeric_values(column: Any, positions: Positions | None) -> NDArray[np.float64]:
-    """The column's values as float64 (all rows when ``positions`` is None; nulls as NaN)."""
+    """The column's values as float64 (all rows when ``positions`` is None; nulls as NaN).
+
+    Float64 columns without nulls are returned without copying: treat the result as read-only.
+    """
     import numpy as np
 
     if is_arrow_column(column):
         picked = column if positions is None else column.take(positions)
-        return np.asarray(picked.to_numpy(), dtype=np.float64)
+        if hasattr(picked, "combine_chunks"):
+            picked = picked.combine_chunks()
+        return np.asarray(picked.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if isinstance(column.dtype, np.dtype):
+        raw = column.to_numpy()
+        return np.asarray(raw if positions is None else raw[positions], dtype=np.float64)
     picked = column if positions is None else column.iloc[positions]
     return np.asarray(picked.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+
+
+def numeric_stats(column: Any) -> tuple[float, float, int]:
+    """Mean, population standard deviation and count of the non-null values (NaN counts as null)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if is_arrow_column(column):
+        arrow = column
+    elif isinstance(column.dtype, np.dtype) and column.dtype.kind == "f" and not np.isnan(column.to_numpy()).any():
+        arrow = pa.array(column.to_numpy())  # zero-copy
+    else:
+        arrow = as_arrow(column)
+    count = len(arrow) - arrow.null_count
+    if count == 0:
+        return 0.0, 0.0, 0
+    return float(pc.mean(arrow).as_py()), float(pc.stddev(arrow, ddof=0).as_py()), int(count)
 
 
 def fit_numeric(values: NDArray[np.float64], dtype: np.dtype[Any]) -> NDArray[Any]:
@@ -288,7 +337,7 @@ def fit_numeric(values: NDArray[np.float64], dtype: np.dtype[Any]) -> NDArray[An
     import numpy as np
 
     if dtype.kind == "f":
-        return values.astype(dtype)
+        return values.astype(dtype, copy=False)
     info = np.iinfo(dtype)
     # float64 cannot hold int64's extremes exactly; stay just inside them.
     low, high = float(np.nextafter(float(info.min), 0)), float(np.nextafter(float(info.max), 0))
@@ -327,21 +376,41 @@ def _pandas_put_numeric(series: Any, positions: Positions | None, values: NDArra
 
 
 # ---------------------------------------------------------------------- seeded samples
-def sample_mask(rng: np.random.Generator, size: int, count: int) -> Mask:
-    """A mask with exactly ``count`` True values at uniformly drawn positions."""
+def sample_positions(rng: np.random.Generator, count: int, among: Positions | None, size: int) -> Positions:
+    """Exactly ``min(count, pool)`` sorted positions drawn uniformly from ``among`` (None: all ``size`` rows)."""
+    picked = sample_sorted(rng, size if among is None else len(among), count)
+    return picked if among is None else among[picked]
+
+
+def sample_sorted(rng: np.random.Generator, size: int, count: int) -> Positions:
+    """Exactly ``count`` sorted positions in ``range(size)``, every ``count``-subset equally likely.
+
+    A Bernoulli draw on 16-bit random numbers at a rate a few standard deviations above
+    ``count / size``, then a uniform trim (or, rarely, top-up) to the exact count: far cheaper than
+    drawing positions one by one or permuting all rows.
+    """
+    import math
+
     import numpy as np
 
     count = max(0, min(int(count), size))
-    invert = count > size // 2
-    drawn = rng.choice(size, size - count if invert else count, replace=False)
-    mask = np.full(size, invert, dtype=bool)
-    mask[drawn] = not invert
-    return mask
-
-
-def sample_positions(rng: np.random.Generator, count: int, among: Positions) -> Positions:
-    """Exactly ``min(count, len(among))`` sorted positions drawn uniformly from ``among``."""
-    return among[sample_mask(rng, len(among), count)]
+    if count in (0, size):
+        return np.arange(count, dtype=np.int64)
+    rate = count / size
+    rate += 4.0 * math.sqrt(rate * (1.0 - rate) / size) + 1.0 / size
+    threshold = math.ceil(rate * 65536)
+    if threshold >= 65536:
+        positions = np.arange(size, dtype=np.int64)
+    else:
+        positions = np.flatnonzero(rng.integers(0, 65536, size, dtype=np.uint16) < np.uint16(threshold))
+    excess = len(positions) - count
+    if excess > 0:
+        return np.delete(positions, rng.choice(len(positions), excess, replace=False)).astype(np.int64, copy=False)
+    if excess < 0:
+        free = np.flatnonzero(~mask_of(positions, size))
+        extra = free[rng.choice(len(free), -excess, replace=False)]
+        return np.flatnonzero(mask_of(np.concatenate([positions, extra]), size)).astype(np.int64, copy=False)
+    return positions.astype(np.int64, copy=False)
 
 
 def bounded_count(fraction: float, size: int) -> int:
@@ -400,8 +469,8 @@ def write_table_bytes(table: Any, fmt: FileFormat) -> bytes:
 
 
 # ---------------------------------------------------------------------- ranks and casts
-def rank_window(column: Any, among: Positions, count: int, rng: np.random.Generator) -> Positions:
-    """``count`` sorted positions from ``among`` whose values in ``column`` form one contiguous rank band.
+def rank_window(column: Any, among: Positions | None, count: int, rng: np.random.Generator) -> Positions:
+    """``count`` sorted positions from ``among`` (None: all rows) whose values form one contiguous rank band.
 
     The band starts at a seeded random rank, as jenga's MAR/MNAR percentile selection does; nulls
     rank last.
@@ -409,15 +478,18 @@ def rank_window(column: Any, among: Positions, count: int, rng: np.random.Genera
     import numpy as np
     import pyarrow.compute as pc
 
-    count = max(0, min(int(count), len(among)))
-    if count == 0:
-        return among[:0]
     keys = as_arrow(column)
-    if len(among) != len(keys):
+    pool = len(keys) if among is None else len(among)
+    count = max(0, min(int(count), pool))
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    if among is not None:
         keys = keys.take(among)
     order = np.asarray(pc.sort_indices(keys).to_numpy(), dtype=np.int64)
-    start = int(rng.integers(0, len(among) - count + 1))
-    return np.sort(among[order[start : start + count]])
+    start = int(rng.integers(0, pool - count + 1))
+    band = order[start : start + count]
+    picked = band if among is None else among[band]
+    return np.flatnonzero(mask_of(picked, len(column))).astype(np.int64, copy=False)
 
 
 def to_pandas_like(array: Any, like: Any) -> Any:

@@ -732,3 +732,53 @@ def test_fractions_are_floors_never_above_the_cap() -> None:
     for fraction in (0.1, 0.3, 0.7, 1 / 3):
         _, _out, changes = run(faults.InjectNulls(column="i", fraction=fraction), "arrow")
         assert changes["rows_affected"] == math.floor(fraction * N + 1e-9)
+
+
+# ---------------------------------------------------------------------- the sampler and pandas plumbing
+def test_sample_sorted_is_exact_sorted_unique_and_uniform() -> None:
+    from airflow_chaos.faults.tables import sample_sorted
+
+    rng = np.random.default_rng(0)
+    hits = np.zeros(50, dtype=np.int64)
+    for _ in range(4000):
+        picked = sample_sorted(rng, 50, 10)
+        assert len(picked) == 10 and np.all(np.diff(picked) > 0)
+        hits[picked] += 1
+    assert hits.min() > 0.8 * 800 and hits.max() < 1.2 * 800  # each position about 4000 * 10/50 times
+    for size, count in [(0, 0), (1, 1), (7, 0), (7, 7), (1000, 999), (1000, 1)]:
+        picked = sample_sorted(rng, size, count)
+        assert len(picked) == count and len(set(picked.tolist())) == count
+
+
+def test_sample_sorted_tops_up_when_the_draw_falls_short() -> None:
+    from airflow_chaos.faults.tables import sample_sorted
+
+    class NothingPasses:
+        """A generator whose 16-bit draws never pass the threshold, forcing the top-up branch."""
+
+        def __init__(self) -> None:
+            self.inner = np.random.default_rng(1)
+
+        def integers(self, low: int, high: int, size: int, dtype: Any) -> Any:
+            return np.full(size, high - 1, dtype=dtype)
+
+        def choice(self, *args: Any, **kwargs: Any) -> Any:
+            return self.inner.choice(*args, **kwargs)
+
+    picked = sample_sorted(NothingPasses(), 1000, 100)  # type: ignore[arg-type]
+    assert len(picked) == 100 and np.all(np.diff(picked) > 0)
+
+
+def test_pandas_duplicate_index_and_non_string_labels_survive() -> None:
+    frame = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10)}, index=[0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    frame.columns = pd.Index(["a", "b"], name="features")
+    _, out, _ = run(faults.InjectNulls(column="a", fraction=0.5), "pandas", table=frame)
+    assert out.index.equals(frame.index) and out.columns.equals(frame.columns) and out.columns.name == "features"
+    assert int(out["a"].isna().sum()) == 5 and out["b"].tolist() == list(range(10))
+
+
+def test_pandas_unchanged_columns_are_shared_not_copied() -> None:
+    frame = make_frame()
+    _, out, _ = run(faults.InjectNulls(column="x", fraction=0.5), "pandas", table=frame)
+    assert np.shares_memory(out["f"].to_numpy(), frame["f"].to_numpy())
+    assert not np.shares_memory(out["x"].to_numpy(), frame["x"].to_numpy())
