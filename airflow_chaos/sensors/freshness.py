@@ -97,6 +97,8 @@ class FileArrivalSensor(BaseSensorOperator):
         self.path = str(path)
         self.max_age = _optional_seconds(max_age, "max_age", self.task_id)
         self.arrival_sla = _optional_seconds(arrival_sla, "arrival_sla", self.task_id)
+        if not (isinstance(due_by, str) and "{{" in due_by):
+            epoch_of(due_by, "due_by", self.task_id)  # fail at parse time unless templated
         self.due_by = due_by
         self.deferrable = deferrable
         self.fail_task = fail_task
@@ -109,13 +111,16 @@ class FileArrivalSensor(BaseSensorOperator):
 
     def evaluate(self, state: PathState, waited: float, now: float) -> list[Detection]:
         """The Detections for what the sensor found after waiting ``waited`` seconds."""
-        detections = [arrival(state, waited, self.arrival_sla, check=self.check_name)]
-        due_by = epoch_of(self.due_by, "due_by", self.task_id)
-        if due_by is not None and state.exists:
-            detections.append(deadline(state, due_by, check="file_deadline"))
+        detections = [arrival(state, waited, self.arrival_sla, check=self.check_name), *self._deadline(state)]
         if self.max_age is not None and state.exists:
             detections.append(freshness(state, self.max_age, now, check="file_freshness"))
         return detections
+
+    def _deadline(self, state: PathState) -> list[Detection]:
+        due_by = epoch_of(self.due_by, "due_by", self.task_id)
+        if due_by is None or not state.exists:
+            return []
+        return [deadline(state, due_by, check=self.check_name.replace("arrival", "deadline"))]
 
     # ------------------------------------------------------------------ execution
     def execute(self, context: Context) -> Any:
@@ -124,9 +129,9 @@ class FileArrivalSensor(BaseSensorOperator):
             return self._execute_deferrable(context, started)
         try:
             super().execute(context)
-        except (AirflowSensorTimeout, AirflowSkipException) as exc:
+        except (AirflowSensorTimeout, AirflowSkipException):
             self._record(context, stat_path(self.path), time.time() - started)
-            raise exc
+            raise
         return self._conclude(context, stat_path(self.path), time.time() - started)
 
     def _started_at(self, context: Context) -> float:
@@ -211,7 +216,4 @@ class DataFreshnessSensor(FileArrivalSensor):
         detections = [freshness(state, self.max_age, now, check="data_freshness")]
         if self.arrival_sla is not None and state.exists:
             detections.append(arrival(state, waited, self.arrival_sla, check=self.check_name))
-        due_by = epoch_of(self.due_by, "due_by", self.task_id)
-        if due_by is not None and state.exists:
-            detections.append(deadline(state, due_by, check="data_deadline"))
-        return detections
+        return detections + self._deadline(state)

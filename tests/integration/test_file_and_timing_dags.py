@@ -413,3 +413,20 @@ def test_restore_operator_is_idempotent_and_fails_on_a_checksum_mismatch(tmp_pat
     (tmp_path / "journal" / "backups" / entry.id).write_bytes(b"tampered")
     with pytest.raises(ChaosRestoreError, match="checksum"):
         restore.execute({"ti": _FakeTI()})
+
+
+def test_sensor_arguments_are_validated_at_parse_time():
+    from datetime import datetime, timezone
+
+    from airflow_chaos.exceptions import ChaosConfigError
+    from airflow_chaos.sensors.freshness import DataFreshnessSensor, FileArrivalSensor, epoch_of
+
+    with pytest.raises(ChaosConfigError, match="field 'due_by'"):
+        FileArrivalSensor(task_id="a", path="/x", due_by="tomorrow-ish")
+    with pytest.raises(ChaosConfigError, match="field 'max_age'"):
+        DataFreshnessSensor(task_id="b", path="/x", max_age=-1)
+    FileArrivalSensor(task_id="c", path="/x", due_by="{{ data_interval_end }}")  # rendered later
+    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert epoch_of(moment, "f", "o") == epoch_of("2026-01-01T00:00:00+00:00", "f", "o") == moment.timestamp()
+    assert epoch_of(moment.replace(tzinfo=None), "f", "o") == moment.timestamp()
+    assert epoch_of("1767225600.5", "f", "o") == 1767225600.5 and epoch_of(None, "f", "o") is None
