@@ -121,7 +121,8 @@ class FileFault(Fault):
 
 def detect_format(location: str, data: bytes) -> FileFormat:
     """A file's format from its suffix, else from its first bytes."""
-    suffix = "." + location.rsplit(".", 1)[-1].lower() if "." in location.rsplit("/", 1)[-1] else ""
+    name = location.rsplit("/", 1)[-1]
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
     if data[:4] == b"PAR1":

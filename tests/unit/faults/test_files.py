@@ -251,3 +251,16 @@ def test_hold_back_of_a_missing_file_is_an_engine_error(tmp_path, journal):
         HoldBackFile(path=str(tmp_path / "x")).around(ctx_for(journal)),
     ):
         pass
+
+
+def test_hold_back_on_an_object_store_url():
+    root = f"memory://hold-{uuid.uuid4().hex}"
+    target = UPath(f"{root}/in/orders.csv")
+    target.write_bytes(CSV)
+    journal = Journal(f"{root}/journal")
+    with HoldBackFile(path=str(target), release_after=0.2).around(ctx_for(journal)):
+        assert not target.exists()
+        deadline = time.monotonic() + 5
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert target.read_bytes() == CSV and journal.pending() == []
