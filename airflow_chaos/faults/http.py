@@ -14,6 +14,11 @@ passed, per matching request in order), a one-line ``summary``, and ``effective=
 request was faulted. Decisions come from a generator seeded by the injection seed and the try number:
 the same seed faults the same calls in the same order, an Airflow retry draws a fresh stream.
 
+With ``proxy=True``, in-process clients that honour ``HTTP_PROXY`` (``requests``, httpx clients
+created while the task runs) also go through the proxy; their requests are decided once, by the
+proxy, and HTTPS ones (tunnelled with ``CONNECT``) then only see latency, reset and blackhole faults.
+The proxy variables are process-wide: keep ``proxy=True`` for tasks that call out from subprocesses.
+
 HTTP faults are ``recoverable`` (retries may absorb them) and declare the signals ``api``, ``volume``
 and ``completeness``: a task that swallows the error and returns nothing is caught by a row-count check.
 """
@@ -53,9 +58,7 @@ class HttpFault(Fault):
         raise NotImplementedError
 
     def target(self) -> str:
-        return (
-            f"http {self.method} {self.host}{'' if self.path.startswith('/') or self.path == '*' else '/'}{self.path}"
-        )
+        return f"http method={self.method} host={self.host} path={self.path}"
 
     def rule(self, ctx: FaultContext) -> Rule:
         """This fault as an injector rule, its stream seeded by the injection seed and the try number."""

@@ -543,6 +543,15 @@ async def handle_async(request: httpx.Request, call_next: Any) -> httpx.Response
     return _httpx_malformed(plan.terminal, real, request)
 
 
+def _httpx_via_own_proxy(transport: Any) -> bool:
+    """True when an httpx transport sends through the armed task's own fault proxy (it decides there)."""
+    injector = _ACTIVE.get()
+    proxy_url = getattr(getattr(transport, "_pool", None), "_proxy_url", None)
+    if injector is None or injector.proxy is None or proxy_url is None:
+        return False
+    return (proxy_url.host.decode(), proxy_url.port) == injector.proxy.address
+
+
 def _install_httpx() -> None:
     import httpx
 
@@ -551,12 +560,12 @@ def _install_httpx() -> None:
     _installed["httpx"] = (sync_original, async_original)
 
     def handle_request(self: Any, request: httpx.Request) -> httpx.Response:
-        if _ACTIVE.get() is None:
+        if _ACTIVE.get() is None or _httpx_via_own_proxy(self):
             return sync_original(self, request)
         return handle_sync(request, lambda r: sync_original(self, r))
 
     async def handle_async_request(self: Any, request: httpx.Request) -> httpx.Response:
-        if _ACTIVE.get() is None:
+        if _ACTIVE.get() is None or _httpx_via_own_proxy(self):
             return await async_original(self, request)
         return await handle_async(request, lambda r: async_original(self, r))
 

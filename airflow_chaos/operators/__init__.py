@@ -11,6 +11,7 @@ from typing import Any
 _EXPORTS = {
     "AssertDetectedOperator": "airflow_chaos.operators.assertion",
     "ValidateDataOperator": "airflow_chaos.operators.validation",
+    "ValidateApiPayloadOperator": "airflow_chaos.operators.api",
     "chaos": "airflow_chaos.operators.chaos",
     "ChaosArm": "airflow_chaos.operators.chaos",
 }

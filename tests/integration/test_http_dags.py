@@ -26,7 +26,7 @@ from airflow.sdk import dag, task
 
 from airflow_chaos import chaos, faults
 from airflow_chaos.operators import AssertDetectedOperator
-from airflow_chaos.operators.api import ValidateApiPayloadOperator
+from airflow_chaos.operators import ValidateApiPayloadOperator
 
 API = "__API__"
 

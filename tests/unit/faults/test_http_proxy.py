@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
@@ -144,7 +145,9 @@ def test_in_process_requests_through_the_task_proxy_are_faulted_once(url):
     with armed(faults.HttpError(status=500, first_n=1, proxy=True)) as (ctx,):
         assert requests.get(url).status_code == 500  # requests honours HTTP_PROXY
         assert requests.get(url).status_code == 200
-    assert ctx.changes["requests_seen"] == 2 and ctx.changes["requests_faulted"] == 1
+        with httpx.Client() as client:  # trust_env: built on a proxy transport
+            assert client.get(url).status_code == 200
+    assert ctx.changes["requests_seen"] == 3 and ctx.changes["requests_faulted"] == 1
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com", "::"])
