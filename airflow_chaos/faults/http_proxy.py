@@ -189,10 +189,12 @@ class FaultProxy:
         return web.Response(status=504)  # never reaches the client: the connection is gone
 
     async def _upstream(self, request: web.BaseRequest, hit: Hit | None) -> web.StreamResponse:
+        """Forward ``request``; with a malformed-body hit, break the body (asking upstream for identity encoding)."""
         from aiohttp import web
+        from multidict import CIMultiDict
 
         assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP)
         if hit is not None:
             headers["Accept-Encoding"] = "identity"
         body = await request.read()
@@ -200,10 +202,10 @@ class FaultProxy:
             request.method, str(request.url), headers=headers, data=body or None, allow_redirects=False
         ) as upstream:
             content = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+            out = CIMultiDict((k, v) for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP)
             status = upstream.status
         if hit is not None:
-            content, ctype = malform(content, out.pop("Content-Type", None), hit.effect.malformation)
+            content, ctype = malform(content, out.popone("Content-Type", None), hit.effect.malformation)
             if ctype:
                 out["Content-Type"] = ctype
             out[FAULT_HEADER] = hit.effect.label(None)
