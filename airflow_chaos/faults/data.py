@@ -426,8 +426,8 @@ class CorruptCategories(TableFault):
     """Validity: a fraction of a categorical (string) column's values become unseen or typo'd categories.
 
     With ``values`` the picked rows get values drawn from it (seeded). Without, each picked value gets
-    a seeded typo (case swapped, last character dropped or doubled), extended with ``_`` until it is
-    a category the column has never held. Arrow ``string``/``large_string``/dictionary columns and
+    a seeded typo (case swapped, or last character dropped), extended with ``_`` until it is a
+    category the column has never held. Arrow ``string``/``large_string``/dictionary columns and
     pandas ``object``/``string``/``category`` columns keep their type (new categories are added).
     """
 
@@ -477,13 +477,9 @@ class CorruptCategories(TableFault):
             return pa.array(self.values, type=pa.string()).take(
                 pa.array(ctx.rng.integers(0, len(self.values), len(picked)))
             )
-        typos = [
-            pc.utf8_swapcase(picked),
-            pc.utf8_slice_codeunits(picked, 0, -1),
-            pc.binary_join_element_wise(picked, pc.utf8_slice_codeunits(picked, -1), ""),
-        ]
-        new = pc.choose(pa.array(ctx.rng.integers(0, len(typos), len(picked)), type=pa.int8()), *typos)
-        known = pc.unique(seen.drop_null())
+        swap_case = pa.array(ctx.rng.integers(0, 2, len(picked), dtype="uint8").astype(bool))
+        new = pc.if_else(swap_case, pc.utf8_swapcase(picked), pc.utf8_slice_codeunits(picked, 0, -1))
+        known = pc.unique(seen)
         for _ in range(64):
             collide = pc.is_in(new, value_set=known)
             if not pc.any(collide).as_py():
@@ -542,10 +538,8 @@ class ShiftDistribution(TableFault):
         dtype = numeric_dtype(column, self)
         mean, std, valid = numeric_stats(column)
         scope = _row_scope(ctx, valid_rows(column), len(column))
-        values = numeric_values(column, scope)
         # x -> mean + (x - mean) * std_scale + mean_shift * std, as one multiply-add
         offset = mean * (1.0 - self.std_scale) + self.mean_shift * std
-        shifted = values + offset if self.std_scale == 1 else values * self.std_scale + offset
         ctx.record(
             rows_affected=valid if scope is None else len(scope),
             columns=[self.column],
@@ -553,7 +547,19 @@ class ShiftDistribution(TableFault):
             std_before=_json_float(std),
             capped=scope is not None,
         )
-        return set_column(table, self.column, put_numeric(column, scope, fit_numeric(shifted, dtype)))
+        return set_column(table, self.column, _multiply_add(column, scope, dtype, self.std_scale, offset))
+
+
+def _multiply_add(column: Any, scope: Positions | None, dtype: Any, scale: float, offset: float) -> Any:
+    """``column * scale + offset`` on ``scope`` (all rows when None), in the column's own type."""
+    if scope is None and table_kind_of_column(column) == "arrow" and dtype.kind == "f":
+        import pyarrow.compute as pc
+
+        scaled = column if scale == 1 else pc.multiply(column, scale)
+        return pc.add(scaled, offset).cast(column.type)
+    values = numeric_values(column, scope)
+    shifted = values + offset if scale == 1 else values * scale + offset
+    return put_numeric(column, scope, fit_numeric(shifted, dtype))
 
 
 class SwapColumns(TableFault):

@@ -238,10 +238,31 @@ def put_values(column: Any, positions: Positions, values: Any) -> Any:
             values = values.combine_chunks()
         elif not isinstance(values, pa.Array):
             values = pa.array(values, type=column.type)
+        if _variable_width(column.type):
+            return _put_by_take(column, positions, values.cast(column.type))
         return pc.replace_with_mask(column, pa.array(mask_of(positions, len(column))), values.cast(column.type))
     out = column.copy()
     out.iloc[positions] = values
     return out
+
+
+def _variable_width(type_: Any) -> bool:
+    import pyarrow.types as pat
+
+    return bool(
+        pat.is_string(type_) or pat.is_large_string(type_) or pat.is_binary(type_) or pat.is_large_binary(type_)
+    )
+
+
+def _put_by_take(column: Any, positions: Positions, values: Any) -> Any:
+    """Strings and binaries: one ``take`` over column + values beats ``replace_with_mask`` several times over."""
+    import numpy as np
+    import pyarrow as pa
+
+    base = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    index = np.arange(len(base), dtype=np.int64)
+    index[positions] = len(base) + np.arange(len(positions), dtype=np.int64)
+    return pa.concat_arrays([base, values]).take(pa.array(index))
 
 
 def put_nulls(column: Any, positions: Positions) -> Any:
