@@ -14,6 +14,10 @@ passed, per matching request in order), a one-line ``summary``, and ``effective=
 request was faulted. Decisions come from a generator seeded by the injection seed and the try number:
 the same seed faults the same calls in the same order, an Airflow retry draws a fresh stream.
 
+Faults follow the task's context: requests from asyncio tasks are covered, but threads a task
+starts itself do not inherit context variables; submit work as ``pool.submit(contextvars.copy_context().run,
+fn, ...)`` to keep it under the task's faults (this is also what keeps concurrent tasks isolated).
+
 With ``proxy=True``, in-process clients that honour ``HTTP_PROXY`` (``requests``, httpx clients
 created while the task runs) also go through the proxy; their requests are decided once, by the
 proxy, and HTTPS ones (tunnelled with ``CONNECT``) then only see latency, reset and blackhole faults.

@@ -63,6 +63,10 @@ def http_outcomes():
             return []
 
     @task
+    def fetch_elsewhere():
+        return fetch(retries=0)
+
+    @task
     def fetch_swallowing_checked():
         try:
             return fetch(retries=0)
@@ -73,6 +77,7 @@ def http_outcomes():
     loud = chaos(fetch_without_retries(), faults.HttpError(status=503), seed=7)
     silent = chaos(fetch_swallowing(), faults.RateLimit(retry_after=0), seed=7)
     caught = chaos(fetch_swallowing_checked(), faults.RateLimit(retry_after=0), seed=7)
+    untouched = chaos(fetch_elsewhere(), faults.Blackhole(host="api.example.com"), seed=7)
 
     validate_retried = ValidateApiPayloadOperator(
         task_id="validate_retried", data=retried, required_keys=["id", "name"], types={"id": "integer"}, min_rows=1
@@ -84,6 +89,7 @@ def http_outcomes():
     )
     loud >> AssertDetectedOperator(task_id="assert_loud", task_ids=["fetch_without_retries"])
     silent >> AssertDetectedOperator(task_id="assert_silent", task_ids=["fetch_swallowing"])
+    untouched >> AssertDetectedOperator(task_id="assert_skipped", task_ids=["fetch_elsewhere"])
     validate_rows >> AssertDetectedOperator(
         task_id="assert_detected", task_ids=["fetch_swallowing_checked", "validate_rows"]
     )
@@ -182,6 +188,11 @@ def test_retries_recover_no_retries_fail_loudly_swallowing_is_silent_until_a_row
     verdict, detected = _verdict(result, "assert_detected")
     assert verdict == "DETECTED" and detected["evidence"] == ["validate_rows:payload_row_count [volume]"]
     assert states["assert_detected"] == "success"
+    # a fault whose selector matched no request: armed, but never triggered -> SKIPPED
+    assert states["fetch_elsewhere"] == "success"
+    verdict, skipped = _verdict(result, "assert_skipped")
+    assert verdict == "SKIPPED" and skipped["reason"] == "armed, but never triggered"
+    assert skipped["changes"]["requests_seen"] == 0 and skipped["changes"]["effective"] is False
     detections = result.xcom("validate_rows", "chaos_detections")
     assert {d["check"]: d["passed"] for d in detections} == {"payload_format": True, "payload_row_count": False}
 

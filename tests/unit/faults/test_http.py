@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -343,6 +345,14 @@ def test_an_armed_and_an_unarmed_task_run_concurrently_without_leaking(url):
         t.join()
     assert seen["armed"] == [500] * 25
     assert seen["unarmed"] == [200] * 25
+
+
+def test_threads_the_task_starts_are_covered_only_with_a_copied_context(url):
+    with armed(faults.HttpError(status=500)) as (ctx,), ThreadPoolExecutor(2) as pool:
+        bare = pool.submit(lambda: requests.get(url).status_code).result()
+        copied = pool.submit(contextvars.copy_context().run, lambda: requests.get(url).status_code).result()
+    assert (bare, copied) == (200, 500)
+    assert ctx.changes["requests_seen"] == 1
 
 
 def test_a_nested_armed_task_shadows_the_outer_one(url):
