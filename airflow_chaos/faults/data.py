@@ -20,10 +20,11 @@ ordering / time      ShuffleRows, OutOfOrderTimestamps; BackdateTimestamps      
 ===================  =====================================================================  =========================
 
 Blast radius: faults with a ``fraction`` use ``ctx.bounded_fraction(fraction)`` and touch
-``floor(fraction * rows)`` rows at most. Faults that would touch every row (ShiftDistribution,
-SwapColumns, BackdateTimestamps, ShuffleRows, DropPartition) touch a seeded sample of
-``floor(max_fraction * rows)`` rows when the cap is below 1 and record ``capped=True``. Schema faults
-change no values and are not capped.
+``floor(fraction * rows)`` rows at most (TruncateRows drops at most ``floor(max_fraction * rows)``).
+Faults that would touch every row (ShiftDistribution, SwapColumns, BackdateTimestamps, ShuffleRows)
+touch a seeded sample of ``floor(max_fraction * rows)`` rows when the cap is below 1, and
+DropPartition drops a seeded sample of that size when the partition is larger; they record
+``capped=True``. Schema faults change no values and are not capped.
 
 File targets: with ``path`` set, a fault reads the Parquet, CSV or JSON-lines file the task wrote
 (format from the suffix; local paths or URLs), applies itself, and writes the file back through

@@ -102,7 +102,8 @@ def set_column(value: Any, name: str, column: Any) -> Any:
     position = [str(c) for c in value.columns].index(name)
     new = pd.Series(column.array if isinstance(column, pd.Series) else column, index=value.index, copy=False)
     parts = [new if k == position else value.iloc[:, k] for k in range(value.shape[1])]
-    out = pd.concat(parts, axis=1, copy=False)  # type: ignore[call-overload]
+    no_copy = {"copy": False} if int(pd.__version__.split(".", 1)[0]) < 3 else {}  # pandas 3: copy-on-write
+    out = pd.concat(parts, axis=1, **no_copy)  # type: ignore[call-overload]
     out.columns = value.columns
     return out
 
