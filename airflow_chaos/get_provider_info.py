@@ -21,10 +21,13 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                     "airflow_chaos.operators.chaos",
                     "airflow_chaos.operators.assertion",
                     "airflow_chaos.operators.validation",
+                    "airflow_chaos.operators.api",
+                    "airflow_chaos.operators.restore",
                 ],
             }
         ],
-        "sensors": [],
+        "sensors": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.sensors.freshness"]}],
+        "triggers": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.triggers.file"]}],
         "hooks": [],
         "task-decorators": [{"name": "chaos", "class-name": "airflow_chaos.decorators.chaos_task"}],
         "config": {

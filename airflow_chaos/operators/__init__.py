@@ -14,6 +14,7 @@ _EXPORTS = {
     "ValidateApiPayloadOperator": "airflow_chaos.operators.api",
     "chaos": "airflow_chaos.operators.chaos",
     "ChaosArm": "airflow_chaos.operators.chaos",
+    "ChaosRestoreOperator": "airflow_chaos.operators.restore",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 InjectedFailure = ChaosInjectedFailure
 
 
+# Exceptions a task raises to pause itself (deferral, reschedule poke): the task has no outcome yet.
+_SUSPENDED = frozenset({"TaskDeferred", "AirflowRescheduleException"})
+
+
 @dataclass(frozen=True)
 class ChaosArm:
     """The faults armed on one task and how to draw them."""
@@ -312,14 +316,13 @@ class ArmedRun:
             result = self._run_phases(execute)
             outcome = "success"
             return result
-        except Exception as exc:
-            for item in self.items:
-                if item.live:
-                    item.injection.error = f"{type(exc).__name__}: {exc}"
-            raise
         except BaseException as exc:
-            if type(exc).__name__ == "TaskDeferred":  # the user's own operator deferred: not an outcome
+            if type(exc).__name__ in _SUSPENDED:  # the task deferred or rescheduled itself: not an outcome
                 outcome = None
+            elif isinstance(exc, Exception):
+                for item in self.items:
+                    if item.live:
+                        item.injection.error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             self._finish(outcome)
@@ -405,12 +408,15 @@ class ArmedRun:
             return execute(self.context)
         item, user_errors = instead[0], []
 
+        results: list[Any] = []
+
         def call() -> Any:
             try:
-                return execute(self.context)
+                results.append(execute(self.context))
             except Exception as exc:
                 user_errors.append(exc)
                 raise
+            return results[-1]
 
         for extra in instead[1:]:
             extra.injection.status = InjectionStatus.SKIPPED
@@ -423,7 +429,7 @@ class ArmedRun:
             if user_errors and exc is user_errors[-1]:
                 raise
             self._fail_engine(item, exc)
-            return execute(self.context)
+            return results[-1] if results else execute(self.context)  # never run the user's work twice
 
     def _finish(self, outcome: str | None) -> None:
         now = utcnow()
