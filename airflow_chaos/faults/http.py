@@ -13,6 +13,8 @@ first N matching requests (then lets everything through: tests retry logic). The
 passed, per matching request in order), a one-line ``summary``, and ``effective=False`` when no
 request was faulted. Decisions come from a generator seeded by the injection seed and the try number:
 the same seed faults the same calls in the same order, an Airflow retry draws a fresh stream.
+Counts and ``first_n`` are per try: an Airflow retry starts counting again, so exercise recovery
+with ``first_n`` through in-task retries (urllib3 ``Retry``, tenacity), or with ``rate`` < 1.
 
 Faults follow the task's context: requests from asyncio tasks are covered, but threads a task
 starts itself do not inherit context variables; submit work as ``pool.submit(contextvars.copy_context().run,

@@ -101,7 +101,8 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, set_environment: bool = True) -> str:
