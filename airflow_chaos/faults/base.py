@@ -134,9 +134,14 @@ class Fault(BaseModel):
         params = ", ".join(f"{k}={v!r}" for k, v in self.model_dump(exclude_defaults=True).items())
         return f"{self.kind}({params})"
 
+    @property
+    def active_phase(self) -> Phase:
+        """The phase this instance acts in: ``phase``, unless the fault lets the user choose (``when=``)."""
+        return self.phase
+
     def target(self) -> str:
         """What this fault acts on, for the injection record."""
-        return {"before": "task", "around": "task", "after": "return_value", "instead": "task"}[self.phase]
+        return {"before": "task", "around": "task", "after": "return_value", "instead": "task"}[self.active_phase]
 
     # ------------------------------------------------------------------ phases
     def before(self, ctx: FaultContext) -> None:

@@ -36,7 +36,7 @@ from pydantic import Field, model_validator
 
 from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectionError
 from airflow_chaos.experiment.journal import Journal, JournalEntry, PathLike, as_path, sha256
-from airflow_chaos.faults.base import Fault, FaultContext
+from airflow_chaos.faults.base import Fault, FaultContext, Phase
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,27 @@ def existing_file(location: str, fault: Fault) -> PathLike:
 
 # ---------------------------------------------------------------------- rewriting faults (phase "after")
 class FileFault(Fault):
-    """A fault that rewrites a file a task wrote, after the task succeeded. The return value passes through."""
+    """A fault that rewrites a file, journaled first. The task's return value passes through.
+
+    ``when="after"`` (default): the armed task wrote the file, which is faulted once the task
+    succeeded. ``when="before"``: the armed task reads the file, which is faulted before it runs
+    (an input dropped by someone outside the DAG).
+    """
 
     phase = "after"
     template_fields = ("path",)
 
     path: str = Field(min_length=1, description="The file or object to fault: a local path or URL (templated).")
+    when: Literal["before", "after"] = Field(
+        default="after", description="Fault the file before the armed task runs (an input) or after it (an output)."
+    )
+
+    @property
+    def active_phase(self) -> Phase:
+        return self.when
+
+    def before(self, ctx: FaultContext) -> None:
+        self.mutate(ctx)
 
     def target(self) -> str:
         return self.path

@@ -303,7 +303,7 @@ class ArmedRun:
         )
 
     def _live(self, phase: str) -> list[_Armed]:
-        return [i for i in self.items if i.live and i.fault.phase == phase]
+        return [i for i in self.items if i.live and i.fault.active_phase == phase]
 
     def run(self, execute: Callable[[Context], Any], resumed: list[dict[str, Any]] | None = None) -> Any:
         if resumed is None:
