@@ -100,7 +100,10 @@ def set_column(value: Any, name: str, column: Any) -> Any:
     # pandas' own setitem copies the new column again and costs milliseconds per million rows;
     # concatenating column views shares every unchanged column and the new one without a copy.
     position = [str(c) for c in value.columns].index(name)
-    new = pd.Series(column.array if isinstance(column, pd.Series) else column, index=value.index, copy=False)
+    if isinstance(column, pd.Series) and column.index is value.index:
+        new = column  # its name does not matter: the column labels are restored below
+    else:
+        new = pd.Series(column.array if isinstance(column, pd.Series) else column, index=value.index, copy=False)
     parts = [new if k == position else value.iloc[:, k] for k in range(value.shape[1])]
     no_copy = {"copy": False} if int(pd.__version__.split(".", 1)[0]) < 3 else {}  # pandas 3: copy-on-write
     out = pd.concat(parts, axis=1, **no_copy)  # type: ignore[call-overload]
