@@ -158,11 +158,17 @@ def _json_float(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _row_scope(ctx: FaultContext, candidates: Positions | None, size: int) -> Positions | None:
-    """None (every row) unless the blast-radius cap is below 1: then a seeded, capped sample of ``candidates``."""
+def _row_scope(ctx: FaultContext, candidates: Positions | None, size: int, column: Any = None) -> Positions | None:
+    """None (every row) unless the blast-radius cap is below 1: then a seeded, capped sample.
+
+    The sample is drawn from ``candidates``, or from the non-null rows of ``column`` when given
+    (looked up only when the cap applies), or from all rows.
+    """
     cap = ctx.bounded_fraction(1.0)
     if cap >= 1:
         return None
+    if column is not None:
+        candidates = valid_rows(column)
     return sample_positions(ctx.rng, bounded_count(cap, size), candidates, size)
 
 
@@ -538,7 +544,7 @@ class ShiftDistribution(TableFault):
         column = get_column(table, self.column)
         dtype = numeric_dtype(column, self)
         mean, std, valid = numeric_stats(column)
-        scope = _row_scope(ctx, valid_rows(column), len(column))
+        scope = _row_scope(ctx, None, len(column), column)
         # x -> mean + (x - mean) * std_scale + mean_shift * std, as one multiply-add
         offset = mean * (1.0 - self.std_scale) + self.mean_shift * std
         ctx.record(
@@ -830,7 +836,7 @@ class BackdateTimestamps(TableFault):
         require_column(table, self.column, self)
         column = get_column(table, self.column)
         shift = self._shifter(column)
-        scope = _row_scope(ctx, valid_rows(column), len(column))
+        scope = _row_scope(ctx, None, len(column), column)
         if scope is None:
             new = shift(column)
             rows = len(column) - int(column.null_count if table_kind(table) == "arrow" else column.isna().sum())

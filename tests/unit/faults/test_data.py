@@ -759,8 +759,8 @@ def test_sample_sorted_tops_up_when_the_draw_falls_short() -> None:
         def __init__(self) -> None:
             self.inner = np.random.default_rng(1)
 
-        def integers(self, low: int, high: int, size: int, dtype: Any) -> Any:
-            return np.full(size, high - 1, dtype=dtype)
+        def integers(self, low: int, high: int, size: int, dtype: Any, endpoint: bool = False) -> Any:
+            return np.full(size, np.iinfo(dtype).max, dtype=dtype)
 
         def choice(self, *args: Any, **kwargs: Any) -> Any:
             return self.inner.choice(*args, **kwargs)
