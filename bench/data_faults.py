@@ -10,7 +10,8 @@
 
        uv venv /tmp/peers && uv pip install --python /tmp/peers/bin/python badgers jenga numpy pandas "setuptools<81"
 
-   (jenga imports ``pkg_resources``, hence setuptools). Set PEERS_PYTHON to use another interpreter.
+   (jenga imports ``pkg_resources``, hence setuptools; add ``"pandas==2.3.3"`` to compare on the
+   pandas this project locks). Set PEERS_PYTHON to use another interpreter.
 
 Run: ``.venv/bin/python bench/data_faults.py``. Not part of the test suite.
 """
@@ -191,7 +192,7 @@ def best(work):
         start = time.perf_counter(); work(data); out = min(out, time.perf_counter() - start)
     return out
 
-result = {}
+result = {"pandas": pd.__version__, "numpy": np.__version__}
 try:
     from numpy.random import default_rng
     from badgers.generators.tabular_data.missingness import MissingCompletelyAtRandom
@@ -254,6 +255,8 @@ def against_peers() -> None:
             'badgers jenga numpy pandas "setuptools<81"\n'
             "or point PEERS_PYTHON at a Python that has badgers and jenga."
         )
+    if peers:
+        print(f"peers ran on pandas {peers.get('pandas')}, numpy {peers.get('numpy')}; ours on pandas {pd.__version__}")
     for name in ("badgers", "jenga"):
         if peers and f"{name}_error" in peers:
             print(f"{name} could not run: {peers[name + '_error']}")
