@@ -63,12 +63,20 @@ def validate_signals(signals: tuple[str, ...] | list[str], owner: str) -> tuple[
     return tuple(signals)
 
 
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """``('value', 'str')`` -> ``value`` (a union branch is not a field); ``('order', 2)`` -> ``order[2]``."""
+    if not loc:
+        return ""
+    return str(loc[0]) + "".join(f"[{p}]" for p in loc[1:] if isinstance(p, int))
+
+
 def _format_validation_error(kind: str, exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(fault)"
-        parts.append(f"field '{loc}': {err['msg']} (got {err.get('input')!r})")
-    return f"invalid {kind} fault: " + "; ".join(parts)
+        name = _field_name(err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"field '{name}': {message} (got {err.get('input')!r})" if name else message)
+    return f"invalid {kind} fault: " + "; ".join(dict.fromkeys(parts))
 
 
 class Fault(BaseModel):
