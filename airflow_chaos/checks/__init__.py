@@ -7,11 +7,9 @@ validation runs, so importing this package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.schema import required_columns
+from airflow_chaos.lazy import lazy_getattr
 
 _LAZY = {
     "ProfileTolerances": "airflow_chaos.checks.expectations",
@@ -26,8 +24,4 @@ _LAZY = {
 __all__ = ["Detection", "required_columns", *sorted(_LAZY)]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

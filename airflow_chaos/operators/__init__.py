@@ -5,8 +5,7 @@ Imported lazily so ``import airflow_chaos.operators`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from airflow_chaos.lazy import lazy_getattr
 
 _EXPORTS = {
     "AssertDetectedOperator": "airflow_chaos.operators.assertion",
@@ -20,8 +19,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

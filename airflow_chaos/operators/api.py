@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_chaos.checks.api import PayloadExpectations
-from airflow_chaos.exceptions import ChaosConfigError, ChaosDetectionFailed
-from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections
+from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.operators.records import push_detections, raise_on_critical
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,11 +71,6 @@ class ValidateApiPayloadOperator(BaseOperator):
             self.log.info(
                 "check %s [%s]: %s %s", d.check, ",".join(d.signals), "passed" if d.passed else "FAILED", d.observed
             )
-        failed = [d for d in detections if not d.passed and d.severity == "critical"]
-        if failed and self.fail_task:
-            names = ", ".join(f"{d.check} [{','.join(d.signals)}]" for d in failed)
-            raise ChaosDetectionFailed(
-                f"{len(failed)} critical check(s) failed on the API payload: {names}. "
-                f"Details in XCom '{DETECTIONS_KEY}' of task '{self.task_id}'."
-            )
+        if self.fail_task:
+            raise_on_critical(detections, self.task_id, subject="on the API payload: ")
         return [d.to_json() for d in detections]

@@ -254,44 +254,65 @@ class ArmedRun:
         experiment_seed = self.arm.seed if self.arm.seed is not None else config.default_seed()
         injected = 0
         for index, armed_fault in enumerate(self.arm.faults):
-            fault = self._render(armed_fault)
             seed = injection_seed(experiment_seed, self.dag_id, self.run_id, self.task_id, index, self.map_index)
             draw = stable_seed(seed, "gate") / 2**63
             decision = decide(
                 settings, probability=self.arm.probability, draw=draw, dry_run=self.arm.dry_run, injected_here=injected
             )
             injected += decision.inject
-            injection = Injection.for_fault(
-                fault,
-                decision.status,
-                reason=decision.reason,
-                dag_id=self.dag_id,
-                run_id=self.run_id,
-                task_id=self.task_id,
-                map_index=self.map_index,
-                try_number=self.try_number,
-                fault_index=index,
-                seed=seed,
-            )
+            fault, error = self._render(armed_fault)
+            if error is not None:
+                injection = self._injection(fault, InjectionStatus.ERROR, index, seed=seed, error=error)
+            else:
+                injection = self._injection(fault, decision.status, index, seed=seed, reason=decision.reason)
             if decision.status is InjectionStatus.DRY_RUN:
                 injection.changes["would_inject"] = fault.describe()
-            labels = {
-                "injection_id": injection.id,
-                "dag_id": self.dag_id,
-                "run_id": self.run_id,
-                "task_id": self.task_id,
-                "try_number": self.try_number,
-            }
-            ctx = FaultContext(seed=seed, journal=self.journal, max_fraction=self.arm.max_fraction, labels=labels)
-            self.items.append(_Armed(fault, injection, ctx))
-            self.log.info("chaos: %s %s (%s)", decision.status.value, fault.describe(), decision.reason or "armed")
+            self.items.append(_Armed(fault, injection, self._fault_context(injection)))
+            self.log.info(
+                "chaos: %s %s (%s)", injection.status.value, fault.describe(), injection.reason or error or "armed"
+            )
 
-    def _render(self, fault: Fault) -> Fault:
-        """Render the fault's ``template_fields`` with Jinja against the task's context."""
+    def _injection(self, fault: Fault, status: InjectionStatus, index: int, **fields: Any) -> Injection:
+        return Injection.for_fault(
+            fault,
+            status,
+            dag_id=self.dag_id,
+            run_id=self.run_id,
+            task_id=self.task_id,
+            map_index=self.map_index,
+            try_number=self.try_number,
+            fault_index=index,
+            **fields,
+        )
+
+    def _fault_context(self, injection: Injection) -> FaultContext:
+        labels = {
+            "injection_id": injection.id,
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "try_number": self.try_number,
+        }
+        return FaultContext(
+            seed=injection.seed,
+            journal=self.journal,
+            max_fraction=self.arm.max_fraction,
+            labels=labels,
+            changes=dict(injection.changes),
+        )
+
+    def _render(self, fault: Fault) -> tuple[Fault, str | None]:
+        """Render the fault's ``template_fields`` with Jinja against the task's context.
+
+        A template that does not render is an engine error for this fault, never the task's.
+        """
         if not fault.template_fields:
-            return fault
-        update = {name: self.task.render_template(getattr(fault, name), self.context) for name in fault.template_fields}
-        return type(fault)(**{**fault.model_dump(), **update})
+            return fault, None
+        try:
+            update = {n: self.task.render_template(getattr(fault, n), self.context) for n in fault.template_fields}
+            return type(fault)(**{**fault.model_dump(), **update}), None
+        except Exception as exc:  # noqa: BLE001 - a bad template must not fail the user's task
+            return fault, f"rendering {list(fault.template_fields)} failed: {type(exc).__name__}: {exc}"
 
     def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
         item.injection.status = InjectionStatus.ERROR
@@ -353,33 +374,14 @@ class ArmedRun:
         """Rebuild the decisions made before the deferral; delays already served are not re-applied."""
         by_index = {int(r["fault_index"]): Injection.model_validate(r) for r in records}
         for index, armed_fault in enumerate(self.arm.faults):
-            injection = by_index.get(index) or Injection.for_fault(
+            injection = by_index.get(index) or self._injection(
                 armed_fault,
                 InjectionStatus.ERROR,
+                index,
                 error="injection record lost across the deferral; the fault was not applied after resuming",
-                dag_id=self.dag_id,
-                run_id=self.run_id,
-                task_id=self.task_id,
-                map_index=self.map_index,
-                try_number=self.try_number,
-                fault_index=index,
             )
-            ctx = FaultContext(
-                seed=injection.seed,
-                journal=self.journal,
-                max_fraction=self.arm.max_fraction,
-                labels={
-                    "injection_id": injection.id,
-                    "dag_id": self.dag_id,
-                    "run_id": self.run_id,
-                    "task_id": self.task_id,
-                    "try_number": self.try_number,
-                },
-                changes=dict(injection.changes),
-            )
-            item = _Armed(self._render(armed_fault), injection, ctx)
-            if injection.changes.get("served") == "deferred":
-                item.done = True
+            item = _Armed(self._render(armed_fault)[0], injection, self._fault_context(injection))
+            item.done = injection.changes.get("served") == "deferred"
             self.items.append(item)
 
     def _run_phases(self, execute: Callable[[Context], Any]) -> Any:

@@ -6,11 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_chaos.checks.base import Detection
+from airflow_chaos.exceptions import ChaosDetectionFailed
 from airflow_chaos.faults.base import Injection
 
 INJECTIONS_KEY = "chaos_injections"
 DETECTIONS_KEY = "chaos_detections"
 REPORT_KEY = "chaos_report"
+MAX_NAMED_FAILURES = 10
 
 
 def _identify(detection: Detection, context: Any) -> Detection:
@@ -51,3 +53,20 @@ def pull_injections(context: Any, task_ids: Sequence[str]) -> list[Injection]:
 def pull_detections(context: Any, task_ids: Sequence[str]) -> list[Detection]:
     pulled = context["ti"].xcom_pull(task_ids=list(task_ids), key=DETECTIONS_KEY) if task_ids else []
     return [Detection.model_validate(rec) for rec in _flatten(pulled)]
+
+
+def raise_on_critical(detections: Sequence[Detection], task_id: str, *, subject: str = "") -> None:
+    """Raise :class:`ChaosDetectionFailed` naming the failed critical checks (after they were pushed).
+
+    ``subject`` prefixes the count, e.g. ``"on the API payload: "``.
+    """
+    failed = [d for d in detections if not d.passed and d.severity == "critical"]
+    if not failed:
+        return
+    named = [f"{d.check} [{','.join(d.signals)}]" for d in failed[:MAX_NAMED_FAILURES]]
+    if len(failed) > MAX_NAMED_FAILURES:
+        named.append(f"and {len(failed) - MAX_NAMED_FAILURES} more")
+    raise ChaosDetectionFailed(
+        f"{subject}{len(failed)} critical check(s) failed (of {len(detections)} run): {', '.join(named)}. "
+        f"Details in XCom '{DETECTIONS_KEY}' of task '{task_id}'."
+    )

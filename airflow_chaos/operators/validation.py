@@ -16,13 +16,11 @@ from airflow.sdk import BaseOperator
 from airflow_chaos.checks import expectations, formats
 from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.schema import required_columns
-from airflow_chaos.exceptions import ChaosConfigError, ChaosDetectionFailed
-from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections
+from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.operators.records import push_detections, raise_on_critical
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-_MAX_NAMED_FAILURES = 10
 
 
 def columns_of(data: Any) -> list[str]:
@@ -229,16 +227,6 @@ class ValidateDataOperator(BaseOperator):
         for d in detections:
             log = self.log.info if d.passed else self.log.warning
             log("check %s [%s]: %s %s", d.check, ",".join(d.signals), "passed" if d.passed else "FAILED", d.observed)
-        failed = [d for d in detections if not d.passed and d.severity == "critical"]
-        if failed and self.fail_task:
-            raise ChaosDetectionFailed(self._failure_message(failed, len(detections)))
+        if self.fail_task:
+            raise_on_critical(detections, self.task_id)
         return [d.to_json() for d in detections]
-
-    def _failure_message(self, failed: list[Detection], total: int) -> str:
-        named = [f"{d.check} [{','.join(d.signals)}]" for d in failed[:_MAX_NAMED_FAILURES]]
-        if len(failed) > _MAX_NAMED_FAILURES:
-            named.append(f"and {len(failed) - _MAX_NAMED_FAILURES} more")
-        return (
-            f"{len(failed)} critical check(s) failed (of {total} run): {', '.join(named)}. "
-            f"Details in XCom '{DETECTIONS_KEY}' of task '{self.task_id}'."
-        )

@@ -19,8 +19,8 @@ from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.freshness import PathState, Seconds, arrival, deadline, freshness, seconds_of, stat_path
-from airflow_chaos.exceptions import ChaosConfigError, ChaosDetectionFailed
-from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections
+from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections, raise_on_critical
 from airflow_chaos.triggers.file import FileArrivalTrigger, arrived
 
 if TYPE_CHECKING:
@@ -186,13 +186,8 @@ class FileArrivalSensor(BaseSensorOperator):
 
     def _conclude(self, context: Context, state: PathState, waited: float) -> dict[str, Any]:
         detections = self._record(context, state, waited)
-        failed = [d for d in detections if not d.passed and d.severity == "critical"]
-        if failed and self.fail_task:
-            names = ", ".join(f"{d.check} [{','.join(d.signals)}]" for d in failed)
-            raise ChaosDetectionFailed(
-                f"{self.path} arrived but {len(failed)} check(s) failed: {names}. "
-                f"Details in XCom '{DETECTIONS_KEY}' of task '{self.task_id}'."
-            )
+        if self.fail_task:
+            raise_on_critical(detections, self.task_id, subject=f"{self.path} arrived but ")
         return {"path": self.path, "waited": round(waited, 3), "state": state.observed()}
 
 
