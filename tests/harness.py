@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -116,3 +117,20 @@ def dag_runner(dags_folder: Path) -> Iterator[DagRunner]:
 @pytest.fixture
 def chaos_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__CHAOS__ENABLED", "true")
+
+
+@contextlib.contextmanager
+def loopback_server() -> Iterator[Any]:
+    """A real HTTP server (pytest-httpserver) on 127.0.0.1 and a free port; register routes, then use it."""
+    import logging
+
+    from pytest_httpserver import HTTPServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()

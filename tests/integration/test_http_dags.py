@@ -8,12 +8,12 @@ check -> DETECTED. A second DAG drives ``curl`` in a BashOperator through the lo
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 
 import pytest
-from pytest_httpserver import HTTPServer
+
+from tests.harness import loopback_server
 
 pytestmark = pytest.mark.integration
 
@@ -134,13 +134,9 @@ http_proxy_curl()
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.expect_request("/orders").respond_with_json(ITEMS)
-    server.start()
-    yield server.url_for("/orders")
-    server.clear()
-    server.stop()
+    with loopback_server() as server:
+        server.expect_request("/orders").respond_with_json(ITEMS)
+        yield server.url_for("/orders")
 
 
 def _injection(result, task_id: str) -> dict:

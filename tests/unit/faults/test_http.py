@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import contextvars
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from airflow_chaos import faults
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.faults.base import Fault, FaultContext, stable_seed
 from airflow_chaos.faults.http_injector import active, async_chaos_transport, chaos_transport
+from tests.harness import loopback_server
 
 ITEMS = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]
 CLIENTS = ("requests", "urllib3", "httpx")
@@ -36,15 +36,11 @@ CLIENTS = ("requests", "urllib3", "httpx")
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[HTTPServer]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = HTTPServer(host="127.0.0.1", port=0)
-    srv.expect_request("/items").respond_with_json(ITEMS)
-    srv.expect_request("/other").respond_with_json({"ok": True})
-    srv.expect_request("/items", method="POST").respond_with_json({"created": True}, status=201)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
+    with loopback_server() as srv:
+        srv.expect_request("/items").respond_with_json(ITEMS)
+        srv.expect_request("/other").respond_with_json({"ok": True})
+        srv.expect_request("/items", method="POST").respond_with_json({"created": True}, status=201)
+        yield srv
 
 
 @pytest.fixture

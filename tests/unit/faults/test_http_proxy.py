@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import time
@@ -19,6 +18,7 @@ from airflow_chaos import faults
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.faults.http_injector import TaskInjector
 from airflow_chaos.faults.http_proxy import FaultProxy, require_loopback
+from tests.harness import loopback_server
 from tests.unit.faults.test_http import ITEMS, armed
 
 pytestmark = pytest.mark.skipif(
@@ -28,13 +28,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[HTTPServer]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    srv = HTTPServer(host="127.0.0.1", port=0)
-    srv.expect_request("/items").respond_with_json(ITEMS)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
+    with loopback_server() as srv:
+        srv.expect_request("/items").respond_with_json(ITEMS)
+        yield srv
 
 
 @pytest.fixture
