@@ -328,6 +328,7 @@ class ArmedRun:
 
     def run(self, execute: Callable[[Context], Any], resumed: list[dict[str, Any]] | None = None) -> Any:
         if resumed is None:
+            self._preflight()
             self._decide()
             self._defer_long_delays()
         else:
@@ -347,6 +348,26 @@ class ArmedRun:
             raise
         finally:
             self._finish(outcome)
+
+    def _preflight(self) -> None:
+        """Restore what finished runs of this DAG left mutated (a run that died before its teardown).
+
+        Runs still running or queued are left alone: with ``max_active_runs`` > 1 another run's
+        experiment may be holding a file back right now.
+        """
+        try:
+            stale_runs = {e.run_id for e in self.journal.pending(dag_id=self.dag_id)} - {self.run_id}
+            for run_id in sorted(r for r in stale_runs if r and self._run_finished(r)):
+                for entry in self.journal.restore(dag_id=self.dag_id, run_id=run_id):
+                    self.log.warning("chaos preflight: restored %s, left mutated by run %s", entry.path, run_id)
+        except Exception as exc:  # noqa: BLE001 - a journal problem must not fail the user's task
+            self.log.warning("chaos preflight: could not restore earlier runs' mutations: %s", exc)
+
+    def _run_finished(self, run_id: str) -> bool:
+        """True when ``run_id`` is no longer running: only then may its mutations be undone by another run."""
+        ti = self.context["ti"]
+        active = ti.get_dr_count(dag_id=self.dag_id, run_ids=[run_id], states=["running", "queued"])
+        return int(active) == 0
 
     def _defer_long_delays(self) -> None:
         """Hand delays of ``defer_above`` seconds or more to the triggerer: no worker slot is held."""

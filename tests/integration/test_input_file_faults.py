@@ -51,3 +51,70 @@ def test_input_swapped_before_the_reader_runs_is_detected_and_restored(dag_runne
     assert any("format" in d["signals"] and not d["passed"] for d in detections)
     assert result.task_states["restore"] == "success"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_next_run_preflight_restores_what_a_run_without_teardown_left_behind(dag_runner, chaos_on, tmp_path):
+    """Run 1 has no teardown, so its swapped input stays swapped; run 2's armed task restores it first."""
+    from airflow_chaos import config
+    from airflow_chaos.experiment.journal import Journal
+
+    path = tmp_path / "drop" / "orders.csv"
+    path.parent.mkdir()
+    original = b"id,amount\n1,9.5\n2,20.0\n"
+    path.write_bytes(original)
+    source = SOURCE.format(path=str(path)).replace(' >> ChaosRestoreOperator(task_id="restore").as_teardown()', "")
+    dag_file = dag_runner.write("input_fault", source)
+
+    first = dag_runner.run(dag_file, "input_fault")
+    assert path.read_bytes() != original  # no teardown: still faulted after run 1
+    journal = Journal(config.journal_root())
+    assert [e.run_id for e in journal.pending(dag_id="input_fault")] == [first.run_id]
+
+    second = dag_runner.run(dag_file, "input_fault")
+    (rec,) = second.xcom("validate", "chaos_injections")
+    assert rec["changes"]["sha256_before"] == hashlib.sha256(original).hexdigest()  # restored before run 2 faulted it
+    assert [e.run_id for e in journal.pending(dag_id="input_fault")] == [second.run_id]
+    journal.restore(dag_id="input_fault")
+    assert path.read_bytes() == original
+
+
+def test_preflight_leaves_a_still_running_run_alone(dag_runner, chaos_on, tmp_path):
+    """Another run of the same DAG that is still running may be holding a file back: not ours to undo."""
+    from datetime import datetime, timezone
+
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    from airflow_chaos import config
+    from airflow_chaos.experiment.journal import Journal
+
+    path = tmp_path / "drop" / "orders.csv"
+    path.parent.mkdir()
+    path.write_bytes(b"id,amount\n1,9.5\n")
+    dag_file = dag_runner.write("input_fault", SOURCE.format(path=str(path)))
+    dag_runner.run(dag_file, "input_fault")  # serializes the DAG; its own teardown restores
+
+    other = tmp_path / "held.csv"
+    other.write_bytes(b"held by a running experiment")
+    now = datetime.now(timezone.utc)
+    with create_session() as session:
+        SerializedDagModel.get_dag("input_fault", session=session).create_dagrun(
+            run_id="manual__still_running",
+            logical_date=None,
+            run_after=now,
+            run_type=DagRunType.MANUAL,
+            triggered_by=DagRunTriggeredByType.TEST,
+            state=DagRunState.RUNNING,
+            session=session,
+        )
+    journal = Journal(config.journal_root())
+    journal.move_aside(other, dag_id="input_fault", run_id="manual__still_running")
+
+    dag_runner.run(dag_file, "input_fault")
+
+    assert not other.exists()  # the running run's held-back file stayed held back
+    assert [e.run_id for e in journal.pending(dag_id="input_fault")] == ["manual__still_running"]
+    journal.restore(run_id="manual__still_running")
+    assert other.read_bytes() == b"held by a running experiment"
