@@ -5,6 +5,7 @@ is parsed again and the chaos wrapper must re-arm itself. Nothing is mocked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -81,12 +82,26 @@ def standalone(tmp_path):
     try:
         yield env
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop_tree(proc)
         log.close()
+
+
+def _stop_tree(proc: subprocess.Popen) -> None:
+    """Stop standalone and every process it started (some leave its process group), SIGKILL after 30 s."""
+    import psutil
+
+    try:
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    for p in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    proc.wait(timeout=10)
 
 
 def test_quickstart_through_a_real_scheduler_is_detected(standalone):
