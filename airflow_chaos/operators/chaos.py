@@ -31,7 +31,7 @@ from airflow_chaos.faults.base import (
     stable_seed,
     utcnow,
 )
-from airflow_chaos.operators.records import INJECTIONS_KEY
+from airflow_chaos.operators.records import INJECTIONS_KEY, map_index_of, pull_injections
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
 
 # Faults that fail a task on purpose (partial output with then="raise") raise this; it is not an engine error.
 InjectedFailure = ChaosInjectedFailure
-
-
-# Exceptions a task raises to pause itself (deferral, reschedule poke): the task has no outcome yet.
-_SUSPENDED = frozenset({"TaskDeferred", "AirflowRescheduleException"})
 
 
 @dataclass(frozen=True)
@@ -111,8 +107,7 @@ def chaos_resume(
     """
     if not chaos_records:
         ti = context["ti"]
-        map_index = ti.map_index if ti.map_index is not None else -1
-        chaos_records = ti.xcom_pull(task_ids=ti.task_id, key=INJECTIONS_KEY, map_indexes=map_index) or []
+        chaos_records = ti.xcom_pull(task_ids=ti.task_id, key=INJECTIONS_KEY, map_indexes=map_index_of(ti)) or []
     return run_armed(self, self._chaos_base_execute(), context, self._chaos_arm, resumed=chaos_records)
 
 
@@ -195,13 +190,15 @@ def run_armed(
 
 
 def _count_run_injections(context: Context, task_id: str) -> int:
-    ti = context["ti"]
-    dag = context["dag"]
-    others = [t for t in dag.task_ids if t != task_id]
-    if not others:
-        return 0
-    pulled = ti.xcom_pull(task_ids=others, key=INJECTIONS_KEY) or []
-    return sum(1 for batch in pulled if batch for rec in batch if rec.get("status") == InjectionStatus.INJECTED.value)
+    others = [t for t in context["dag"].task_ids if t != task_id]
+    return sum(inj.applied for inj in pull_injections(context, others))
+
+
+def _suspended(exc: BaseException) -> bool:
+    """Whether ``exc`` pauses the task (a deferral or a reschedule poke) rather than ending it."""
+    from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
+
+    return isinstance(exc, (TaskDeferred, AirflowRescheduleException))
 
 
 @dataclass
@@ -231,7 +228,7 @@ class ArmedRun:
         self.dag_id: str = ti.dag_id
         self.run_id: str = ti.run_id
         self.task_id: str = ti.task_id
-        self.map_index: int = ti.map_index if ti.map_index is not None else -1
+        self.map_index: int = map_index_of(ti)
         self.try_number: int = ti.try_number or 1
         self.journal = Journal(config.journal_root())
 
@@ -339,7 +336,7 @@ class ArmedRun:
             outcome = "success"
             return result
         except BaseException as exc:
-            if type(exc).__name__ in _SUSPENDED:  # the task deferred or rescheduled itself: not an outcome
+            if _suspended(exc):  # the task deferred or rescheduled itself: not an outcome
                 outcome = None
             elif isinstance(exc, Exception):
                 for item in self.items:

@@ -15,6 +15,11 @@ REPORT_KEY = "chaos_report"
 MAX_NAMED_FAILURES = 10
 
 
+def map_index_of(ti: Any) -> int:
+    """The task instance's map index, -1 when unmapped (the runtime may say None)."""
+    return ti.map_index if ti.map_index is not None else -1
+
+
 def _identify(detection: Detection, context: Any) -> Detection:
     ti = context["ti"]
     return detection.model_copy(
@@ -22,7 +27,7 @@ def _identify(detection: Detection, context: Any) -> Detection:
             "dag_id": ti.dag_id,
             "run_id": ti.run_id,
             "task_id": ti.task_id,
-            "map_index": ti.map_index if ti.map_index is not None else -1,
+            "map_index": map_index_of(ti),
         }
     )
 
