@@ -7,9 +7,9 @@ validation runs, so importing this package stays cheap.
 
 from __future__ import annotations
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.schema import required_columns
 from airflow_chaos.lazy import lazy_getattr
+from airflow_chaos.records import Detection
 
 _LAZY = {
     "ProfileTolerances": "airflow_chaos.checks.expectations",

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.records import Detection
 
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),

@@ -31,9 +31,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.exceptions import ChaosConfigError
-from airflow_chaos.faults.base import SIGNALS
+from airflow_chaos.records import SIGNALS, Detection
 
 if TYPE_CHECKING:
     import pandas as pd

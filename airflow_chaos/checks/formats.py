@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.records import Detection
 
 if TYPE_CHECKING:
     import pandas as pd

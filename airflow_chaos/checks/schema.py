@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from airflow_chaos.checks.base import Detection
+from airflow_chaos.records import Detection
 
 
 def required_columns(columns_present: Iterable[str], required: Iterable[str]) -> Detection:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airflow_chaos.exceptions import ChaosConfigError
-from airflow_chaos.faults.base import InjectionStatus
+from airflow_chaos.records import InjectionStatus
 
 DEFAULT_ALLOWED_ENVIRONMENTS = ("dev", "test", "staging")
 

@@ -20,8 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from airflow_chaos.checks.base import Detection
-from airflow_chaos.faults.base import Injection, InjectionStatus
+from airflow_chaos.records import Detection, Injection, InjectionStatus
 
 FAILED_STATES = frozenset({"failed"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_chaos.faults.base import SIGNALS, Fault, FaultContext, Injection, InjectionStatus
+from airflow_chaos.faults.base import Fault, FaultContext
 from airflow_chaos.faults.data import (
     AddColumn,
     BackdateTimestamps,
@@ -33,6 +33,7 @@ from airflow_chaos.faults.http import (
     RateLimit,
 )
 from airflow_chaos.faults.timing import Delay, FalseSuccess, Jitter, PartialOutput
+from airflow_chaos.records import SIGNALS, Injection, InjectionStatus
 
 __all__ = [
     "SIGNALS",

@@ -1,4 +1,4 @@
-"""Fault base, the registry of fault kinds and the Injection record.
+"""Fault base, the registry of fault kinds and the context a fault runs in.
 
 A :class:`Fault` is pure data: a pydantic model validated at construction, JSON round-trippable
 through :meth:`Fault.to_dict` / :meth:`Fault.from_dict`, safe to build at DAG-parse time. How a fault
@@ -17,16 +17,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.records import validate_signals
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,34 +32,6 @@ if TYPE_CHECKING:
     from airflow_chaos.experiment.journal import Journal
 
 Phase = Literal["before", "around", "after", "instead"]
-
-SIGNALS: tuple[str, ...] = (
-    "schema",
-    "completeness",
-    "validity",
-    "distribution",
-    "volume",
-    "freshness",
-    "ordering",
-    "format",
-    "api",
-    "feature.freshness",
-    "feature.skew",
-    "feature.schema",
-    "registry.version",
-    "registry.metadata",
-    "registry.availability",
-    "model.quality",
-)
-
-
-def validate_signals(signals: tuple[str, ...] | list[str], owner: str) -> tuple[str, ...]:
-    """Return ``signals`` as a tuple, raising ChaosConfigError naming ``owner`` on an unknown one."""
-    unknown = [s for s in signals if s not in SIGNALS]
-    if unknown:
-        raise ChaosConfigError(f"{owner}: unknown signal(s) {unknown}; allowed: {', '.join(SIGNALS)}")
-    return tuple(signals)
-
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
     """``('value', 'str')`` -> ``value`` (a union branch is not a field); ``('order', 2)`` -> ``order[2]``."""
@@ -225,61 +195,3 @@ class FaultContext:
     def bounded_fraction(self, fraction: float) -> float:
         """``fraction`` capped by the blast-radius limit ``max_fraction``."""
         return min(fraction, self.max_fraction)
-
-
-# ---------------------------------------------------------------------- the injection record
-class InjectionStatus(str, Enum):
-    INJECTED = "injected"
-    SKIPPED = "skipped"
-    DRY_RUN = "dry_run"
-    ERROR = "error"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Injection(BaseModel):
-    """The receipt of one fault applied (or deliberately not applied)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    kind: str
-    fault: dict[str, Any]
-    signals: list[str]
-    recoverable: bool = False
-    status: InjectionStatus
-    reason: str | None = None
-    target: str = "task"
-    dag_id: str = ""
-    run_id: str = ""
-    task_id: str = ""
-    map_index: int = -1
-    try_number: int = 1
-    fault_index: int = 0
-    seed: int = 0
-    started_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
-    changes: dict[str, Any] = Field(default_factory=dict)
-    outcome: Literal["success", "raised"] | None = None
-    error: str | None = None
-
-    @classmethod
-    def for_fault(cls, fault: Fault, status: InjectionStatus, **fields: Any) -> Injection:
-        return cls(
-            kind=fault.kind,
-            fault=fault.to_dict(),
-            signals=list(fault.signals),
-            recoverable=fault.recoverable,
-            status=status,
-            target=fields.pop("target", None) or fault.target(),
-            **fields,
-        )
-
-    @property
-    def applied(self) -> bool:
-        return self.status is InjectionStatus.INJECTED
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")

@@ -22,16 +22,9 @@ from airflow_chaos import config
 from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectedFailure
 from airflow_chaos.experiment.journal import Journal
 from airflow_chaos.experiment.safety import SafetySettings, decide
-from airflow_chaos.faults.base import (
-    Fault,
-    FaultContext,
-    Injection,
-    InjectionStatus,
-    injection_seed,
-    stable_seed,
-    utcnow,
-)
+from airflow_chaos.faults.base import Fault, FaultContext, injection_seed, stable_seed
 from airflow_chaos.operators.records import INJECTIONS_KEY, map_index_of, pull_injections
+from airflow_chaos.records import Injection, InjectionStatus, utcnow
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context

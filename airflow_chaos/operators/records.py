@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.exceptions import ChaosDetectionFailed
-from airflow_chaos.faults.base import Injection
+from airflow_chaos.records import Detection, Injection
 
 INJECTIONS_KEY = "chaos_injections"
 DETECTIONS_KEY = "chaos_detections"

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_chaos.checks import expectations, formats
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.schema import required_columns
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.operators.records import push_detections, raise_on_critical
+from airflow_chaos.records import Detection
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.checks.freshness import PathState, Seconds, arrival, deadline, freshness, seconds_of, stat_path
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.operators.records import DETECTIONS_KEY, push_detections, raise_on_critical
+from airflow_chaos.records import Detection
 from airflow_chaos.triggers.file import FileArrivalTrigger, arrived
 
 if TYPE_CHECKING:

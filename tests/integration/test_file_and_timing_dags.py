@@ -24,7 +24,7 @@ from pathlib import Path
 from airflow.sdk import dag, get_current_context, task
 
 from airflow_chaos import chaos, faults
-from airflow_chaos.checks.base import Detection
+from airflow_chaos.records import Detection
 from airflow_chaos.exceptions import ChaosDetectionFailed
 from airflow_chaos.operators.assertion import AssertDetectedOperator
 from airflow_chaos.operators.records import push_detections

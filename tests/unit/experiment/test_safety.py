@@ -6,7 +6,7 @@ import pytest
 
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.experiment.safety import SafetySettings, decide
-from airflow_chaos.faults.base import InjectionStatus
+from airflow_chaos.records import InjectionStatus
 
 ON = SafetySettings(enabled=True)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from airflow_chaos.checks.base import Detection
 from airflow_chaos.experiment.verdicts import Verdict, build_report
 from airflow_chaos.faults import Delay, DropColumn
-from airflow_chaos.faults.base import Fault, Injection, InjectionStatus
+from airflow_chaos.faults.base import Fault
+from airflow_chaos.records import Detection, Injection, InjectionStatus
 
 
 class _Transient(Fault):

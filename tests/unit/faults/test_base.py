@@ -8,7 +8,8 @@ import pytest
 
 from airflow_chaos import faults
 from airflow_chaos.exceptions import ChaosConfigError
-from airflow_chaos.faults.base import Fault, FaultContext, Injection, InjectionStatus, injection_seed, stable_seed
+from airflow_chaos.faults.base import Fault, FaultContext, injection_seed, stable_seed
+from airflow_chaos.records import Injection, InjectionStatus
 
 
 def test_every_registered_kind_round_trips_through_json():
