@@ -26,10 +26,19 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         from airflow_chaos import config
 
         root = config.journal_root()
-    restored = Journal(root).restore(dag_id=args.dag_id, run_id=args.run_id)
-    for entry in restored:
-        print(f"restored {entry.op:<8} {entry.path}")
-    print(f"{len(restored)} mutation(s) restored from {root}")
+    journal = Journal(root)
+    results = journal.restore(dag_id=args.dag_id, run_id=args.run_id)
+    for result in results:
+        note = "  (written since the fault: left as it is, original kept)" if result.outcome == "superseded" else ""
+        print(f"{result.outcome:<10} {result.entry.op:<8} {result.path}{note}")
+    superseded = sum(r.outcome == "superseded" for r in results)
+    print(f"{len(results) - superseded} mutation(s) restored, {superseded} superseded, from {root}")
+    unreadable = journal.read().unreadable
+    for name in unreadable:
+        print(f"unreadable journal event skipped: {name}", file=sys.stderr)
+    if args.prune is not None:
+        pruned = journal.prune(args.prune)
+        print(f"{len(pruned)} backup(s) older than {args.prune:g} day(s) pruned")
     return 0
 
 
@@ -90,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--journal", help="journal root (default: [chaos] journal_path)")
     p.add_argument("--dag-id")
     p.add_argument("--run-id")
+    p.add_argument(
+        "--prune",
+        type=float,
+        metavar="DAYS",
+        help="also delete backups older than DAYS that no pending entry needs (superseded, orphaned)",
+    )
     p.set_defaults(func=_cmd_restore)
     p = sub.add_parser("report", help="print the verdict table of a DAG's newest chaos run")
     p.add_argument("dag_id")

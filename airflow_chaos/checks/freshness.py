@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow_chaos.experiment.journal import as_path
 from airflow_chaos.records import Detection
+from airflow_chaos.storage import as_path
 
 Seconds = float | timedelta
 

@@ -2,76 +2,105 @@
 
 Layout under the journal's root (a local directory or any fsspec/``ObjectStoragePath`` URL)::
 
-    entries/<sortable-time>-<id>-<event>.json   one immutable object per event (intent, restored)
+    entries/<sortable-time>-<id>-<event>.json   one immutable object per event
     backups/<id>                                the original bytes of a rewritten or moved file
 
-One object per event keeps the journal append-only on stores that cannot append (S3, GCS).
-Order of work for a mutation: back up the original bytes, write the *intent* entry, then mutate.
-``restore`` puts every unrestored entry back, verifies the SHA-256 of the result, then writes a
-*restored* entry. It is idempotent and can be re-run after a crash at any step.
+One object per event keeps the journal append-only on stores that cannot append (S3, GCS). Every
+object is written atomically (a temporary file, fsync, ``os.replace``); a reader that meets an
+unreadable event (a zero-byte or half-written file from a killed process) reports it and goes on.
+
+Order of work for a mutation, each step durable before the next:
+
+1. compute the faulted bytes and their SHA-256 (nothing on disk changes);
+2. copy the original to ``backups/<id>`` (owner-only permissions, never more than the original's);
+3. write the ``intent`` event: path (absolute, or a full URL), mode, SHA-256 before and after;
+4. replace the target atomically (a symlink is written through and stays a symlink).
+
+Restore is **compare-and-swap**: it puts the original back only while the target still holds
+exactly what the fault left (the intent's ``checksum_after``, or nothing for a held-back file).
+A target that already holds the original is closed as restored. A target that holds anything
+else was written by someone since: the entry is closed as ``superseded``, nothing is
+overwritten, the backup is kept. A verified restore deletes its backup; ``prune`` deletes backups
+of superseded entries (and orphans of crashed writers) older than a number of days.
+Restore is idempotent and can be re-run after a crash at any step.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from airflow_chaos.exceptions import ChaosRestoreError
+from airflow_chaos.faults.base import JournalEntry
+from airflow_chaos.storage import (
+    StoragePath,
+    as_path,
+    copy_atomic,
+    file_mode,
+    is_local,
+    location_of,
+    real_path,
+    remove,
+    sha256_bytes,
+    sha256_file,
+    temp_sibling,
+    write_atomic,
+)
 
 log = logging.getLogger(__name__)
 
-PathLike = Any  # pathlib.Path, upath.UPath or airflow.sdk.ObjectStoragePath
-
-
-def as_path(location: str | os.PathLike[str] | PathLike) -> PathLike:
-    """A local ``Path`` for plain paths, a ``UPath`` for URLs; path objects pass through."""
-    if not isinstance(location, (str, os.PathLike)) or isinstance(location, Path):
-        return location
-    text = os.fspath(location)
-    if "://" in text and not text.startswith("file://"):
-        from upath import UPath
-
-        return UPath(text)
-    return Path(text.removeprefix("file://"))
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_sha(path: PathLike) -> str | None:
-    return sha256(path.read_bytes()) if path.exists() else None
+Outcome = Literal["restored", "unchanged", "superseded"]
+_TERMINAL = {"restored", "superseded"}
+_OWNER_ONLY = 0o600
 
 
 @dataclass(frozen=True)
-class JournalEntry:
-    """One mutation: what was changed, how to undo it, and the checksum the undo must reproduce."""
+class RestoreResult:
+    """What restoring one entry did: ``restored`` (original put back), ``unchanged`` (the target already
+    held the original: the mutation never happened, or was undone already), or ``superseded``
+    (someone wrote the target since the fault: it was left alone and the backup kept)."""
 
-    id: str
-    op: str  # "rewrite" | "move" | "delete"
-    path: str
-    checksum: str | None
-    injection_id: str | None
-    dag_id: str | None
-    run_id: str | None
-    created: float
+    entry: JournalEntry
+    outcome: Outcome
+    found_checksum: str | None = None
+
+    @property
+    def path(self) -> str:
+        return self.entry.path
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {
+            "id": self.entry.id,
+            "op": self.entry.op,
+            "path": self.entry.path,
+            "outcome": self.outcome,
+            "sha256": self.entry.checksum,
+            "found_sha256": self.found_checksum,
+        }
+
+
+@dataclass
+class JournalState:
+    """The journal as read: entries by id, their closing events, and the event files that could not be read."""
+
+    entries: dict[str, JournalEntry] = field(default_factory=dict)
+    closed: dict[str, str] = field(default_factory=dict)  # entry id -> "restored" | "superseded"
+    unreadable: list[str] = field(default_factory=list)
+
+    def pending(self) -> list[JournalEntry]:
+        return [e for e in self.entries.values() if e.id not in self.closed]
 
 
 class Journal:
-    """Append-only journal of mutations, with idempotent, checksum-verified restore."""
+    """Append-only journal of mutations, with idempotent, checksum-verified, compare-and-swap restore."""
 
-    def __init__(self, root: str | os.PathLike[str] | PathLike) -> None:
+    def __init__(self, root: str | os.PathLike[str] | StoragePath) -> None:
         self.root = as_path(root)
         self.entries_dir = self.root / "entries"
         self.backups_dir = self.root / "backups"
@@ -80,96 +109,230 @@ class Journal:
         return f"Journal({str(self.root)!r})"
 
     # ----------------------------------------------------------------- writing
-    def _write_event(self, entry_id: str, event: str, payload: dict[str, Any]) -> None:
-        self.entries_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{entry_id}-{event}.json"
-        target = self.entries_dir / name
-        data = json.dumps({"event": event, **payload}, sort_keys=True).encode()
-        if isinstance(target, Path):
-            with open(target, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        else:
-            target.write_bytes(data)
+    def _mkdirs(self) -> None:
+        for directory in (self.root, self.entries_dir, self.backups_dir):
+            if is_local(directory):
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            else:
+                directory.mkdir(parents=True, exist_ok=True)
 
-    def _intent(self, op: str, path: PathLike, labels: dict[str, str | None]) -> JournalEntry:
-        entry = JournalEntry(
+    def _write_event(self, entry_id: str, event: str, payload: dict[str, Any]) -> None:
+        self._mkdirs()
+        name = f"{time.time_ns():020d}-{entry_id}-{event}.json"
+        data = json.dumps({"event": event, **payload}, sort_keys=True).encode()
+        write_atomic(self.entries_dir / name, data, mode=_OWNER_ONLY)
+
+    def _backup(self, entry_id: str, source: StoragePath, mode: int | None) -> None:
+        self._mkdirs()
+        backup_mode = (mode & _OWNER_ONLY) | 0o400 if mode is not None else _OWNER_ONLY
+        copy_atomic(source, self.backups_dir / entry_id, mode=backup_mode)
+
+    def _new_entry(
+        self, op: str, path: StoragePath, before: str | None, after: str | None, labels: dict[str, str | None]
+    ) -> JournalEntry:
+        return JournalEntry(
             id=uuid.uuid4().hex,
             op=op,
-            path=str(path),
-            checksum=_file_sha(path),
+            path=location_of(path),
+            checksum=before,
+            checksum_after=after,
+            mode=file_mode(real_path(path)),
             injection_id=labels.get("injection_id"),
             dag_id=labels.get("dag_id"),
             run_id=labels.get("run_id"),
+            task_id=labels.get("task_id"),
             created=time.time(),
         )
-        if entry.checksum is not None:
-            self.backups_dir.mkdir(parents=True, exist_ok=True)
-            (self.backups_dir / entry.id).write_bytes(path.read_bytes())
+
+    def _prepare(
+        self, op: str, path: StoragePath, after: str | None, labels: dict[str, str | None]
+    ) -> JournalEntry:
+        """Steps 2 and 3: back up the original, then write the intent. Nothing has changed yet."""
+        before = sha256_file(real_path(path))
+        entry = self._new_entry(op, path, before, after, labels)
+        if before is not None:
+            self._backup(entry.id, real_path(path), entry.mode)
         self._write_event(entry.id, "intent", entry.to_json())
         return entry
 
-    def rewrite(self, path: PathLike, transform: Callable[[bytes], bytes], **labels: str | None) -> JournalEntry:
-        """Journal ``path``, then replace its bytes with ``transform(original)``."""
+    def rewrite(
+        self, path: str | os.PathLike[str] | StoragePath, transform: Callable[[bytes], bytes], **labels: str | None
+    ) -> JournalEntry:
+        """Journal ``path``, then atomically replace its bytes with ``transform(original)``.
+
+        ``transform`` runs before anything is written: if it raises, nothing changes and nothing is journaled.
+        """
         path = as_path(path)
-        entry = self._intent("rewrite", path, labels)
-        path.write_bytes(transform((self.backups_dir / entry.id).read_bytes() if entry.checksum else b""))
+        target = real_path(path)
+        original = target.read_bytes() if target.exists() else b""
+        faulted = transform(original)
+        entry = self._prepare("rewrite", path, sha256_bytes(faulted), labels)
+        write_atomic(target, faulted, mode=entry.mode, temp=temp_sibling(target, f"chaos-{entry.id[:12]}"))
         return entry
 
-    def move_aside(self, path: PathLike, **labels: str | None) -> JournalEntry:
-        """Journal ``path``, then remove it (its bytes are kept in the backup)."""
+    def move_aside(self, path: str | os.PathLike[str] | StoragePath, **labels: str | None) -> JournalEntry:
+        """Journal ``path``, then remove it (its bytes are kept in the backup; a symlink stays, dangling)."""
         path = as_path(path)
-        if not path.exists():
-            raise ChaosRestoreError(f"cannot hold back {path}: it does not exist")
-        entry = self._intent("move", path, labels)
-        path.unlink()
+        if not real_path(path).exists():
+            raise ChaosRestoreError(f"cannot hold back {location_of(path)}: it does not exist")
+        entry = self._prepare("move", path, None, labels)
+        remove(path)
         return entry
 
     # ----------------------------------------------------------------- reading
-    def events(self) -> list[dict[str, Any]]:
+    def _event_files(self) -> list[StoragePath]:
         if not self.entries_dir.exists():
             return []
-        files = sorted(self.entries_dir.iterdir(), key=lambda p: p.name)
-        return [json.loads(p.read_bytes()) for p in files if p.name.endswith(".json")]
+        return sorted(
+            (p for p in self.entries_dir.iterdir() if p.name.endswith(".json") and not p.name.startswith(".")),
+            key=lambda p: p.name,
+        )
+
+    def read(self) -> JournalState:
+        """Every readable event, in order. An unreadable event is logged, listed and skipped, never fatal."""
+        state = JournalState()
+        for event_file in self._event_files():
+            event = _parse_event(event_file)
+            if event is None:
+                state.unreadable.append(location_of(event_file))
+                log.warning("chaos journal: skipping unreadable event %s", event_file)
+                continue
+            kind = event.pop("event")
+            if kind == "intent":
+                state.entries[event["id"]] = JournalEntry.from_json(event)
+            elif kind in _TERMINAL:
+                state.closed.setdefault(event["id"], kind)
+        return state
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every readable event as a dict (unreadable ones skipped)."""
+        return [ev for ev in (_parse_event(p) for p in self._event_files()) if ev is not None]
+
+    def entries(self, **match: str | None) -> list[JournalEntry]:
+        """Every entry (pending or closed), oldest first, filtered by any of the label fields."""
+        return _matching(self.read().entries.values(), match)
 
     def pending(self, **match: str | None) -> list[JournalEntry]:
-        """Entries with an intent and no restore, optionally filtered by injection_id, dag_id or run_id."""
-        intents: dict[str, JournalEntry] = {}
-        done: set[str] = set()
-        for ev in self.events():
-            kind = ev.pop("event")
-            if kind == "intent":
-                intents[ev["id"]] = JournalEntry(**ev)
-            elif kind == "restored":
-                done.add(ev["id"])
-        return [
-            e
-            for e in intents.values()
-            if e.id not in done and all(getattr(e, k) == v for k, v in match.items() if v is not None)
-        ]
+        """Entries with an intent and no restore, optionally filtered by injection_id, dag_id, run_id or path."""
+        return _matching(self.read().pending(), match)
+
+    def state_of(self, entry_id: str) -> str:
+        """``pending``, ``restored`` or ``superseded``."""
+        return self.read().closed.get(entry_id, "pending")
 
     # ----------------------------------------------------------------- restoring
-    def restore(self, **match: str | None) -> list[JournalEntry]:
-        """Undo every pending entry (newest first), verify checksums, return what was restored."""
-        restored = []
+    def restore(self, **match: str | None) -> list[RestoreResult]:
+        """Undo every pending entry (newest first) by compare-and-swap; return what happened to each."""
+        results = []
         for entry in sorted(self.pending(**match), key=lambda e: e.created, reverse=True):
-            self._restore_one(entry)
-            restored.append(entry)
-        return restored
+            results.append(self._restore_one(entry))
+        return results
 
-    def _restore_one(self, entry: JournalEntry) -> None:
+    def _restore_one(self, entry: JournalEntry) -> RestoreResult:
         path = as_path(entry.path)
-        if entry.checksum is None:
-            if path.exists():
-                path.unlink()
-        elif _file_sha(path) != entry.checksum:
-            backup = self.backups_dir / entry.id
-            if not backup.exists():
-                raise ChaosRestoreError(f"journal entry {entry.id}: backup of {entry.path} is missing under {backup}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(backup.read_bytes())
-            if _file_sha(path) != entry.checksum:
-                raise ChaosRestoreError(f"journal entry {entry.id}: checksum of restored {entry.path} does not match")
-        self._write_event(entry.id, "restored", {"id": entry.id, "path": entry.path})
-        log.info("chaos journal: restored %s (%s)", entry.path, entry.op)
+        target = real_path(path)
+        found = sha256_file(target)
+        self._remove_temp(entry, target)
+        if found == entry.checksum:
+            outcome: Outcome = "unchanged"
+        elif found != entry.checksum_after:
+            return self._supersede(entry, found)
+        elif entry.checksum is None:
+            remove(target)
+            outcome = "restored"
+        else:
+            self._put_back(entry, target)
+            outcome = "restored"
+        self._write_event(entry.id, "restored", {"id": entry.id, "path": entry.path, "outcome": outcome})
+        self._drop_backup(entry.id)
+        log.info("chaos journal: %s %s (%s)", outcome, entry.path, entry.op)
+        return RestoreResult(entry, outcome, found)
+
+    def _put_back(self, entry: JournalEntry, target: StoragePath) -> None:
+        backup = self.backups_dir / entry.id
+        if not backup.exists():
+            raise ChaosRestoreError(f"journal entry {entry.id}: backup of {entry.path} is missing under {backup}")
+        if sha256_file(backup) != entry.checksum:
+            raise ChaosRestoreError(
+                f"journal entry {entry.id}: checksum of the backup of {entry.path} does not match the original's; "
+                f"the target was left as it is"
+            )
+        copy_atomic(backup, target, mode=entry.mode)
+        if sha256_file(target) != entry.checksum:
+            raise ChaosRestoreError(f"journal entry {entry.id}: checksum of restored {entry.path} does not match")
+
+    def _supersede(self, entry: JournalEntry, found: str | None) -> RestoreResult:
+        what = "is gone" if found is None else f"holds other bytes (sha256 {found[:12]})"
+        log.warning(
+            "chaos journal: %s %s since the fault: someone wrote it, so it was NOT restored (superseded); "
+            "the original is kept in %s",
+            entry.path,
+            what,
+            self.backups_dir / entry.id,
+        )
+        self._write_event(
+            entry.id, "superseded", {"id": entry.id, "path": entry.path, "outcome": "superseded", "found": found}
+        )
+        return RestoreResult(entry, "superseded", found)
+
+    def _remove_temp(self, entry: JournalEntry, target: StoragePath) -> None:
+        """A writer killed between its intent and its rename leaves a temporary file beside the target."""
+        if entry.op == "rewrite":
+            tmp = temp_sibling(target, f"chaos-{entry.id[:12]}")
+            if tmp.exists():
+                remove(tmp)
+
+    def _drop_backup(self, entry_id: str) -> None:
+        backup = self.backups_dir / entry_id
+        if backup.exists():
+            remove(backup)
+
+    # ----------------------------------------------------------------- housekeeping
+    def prune(self, days: float) -> list[str]:
+        """Delete backups older than ``days`` that no pending entry needs: those of superseded or restored
+        entries, and orphans a killed writer left before its intent. Pending entries are never touched."""
+        if not self.backups_dir.exists():
+            return []
+        state = self.read()
+        cutoff = time.time() - days * 86400
+        pruned = []
+        for backup in list(self.backups_dir.iterdir()):
+            name = backup.name
+            if name.startswith(".") or (name in state.entries and name not in state.closed):
+                continue
+            entry = state.entries.get(name)
+            born = entry.created if entry is not None else _mtime(backup)
+            if born is not None and born < cutoff:
+                remove(backup)
+                pruned.append(name)
+        return pruned
+
+
+def _mtime(path: StoragePath) -> float | None:
+    try:
+        return float(path.stat().st_mtime)
+    except (OSError, AttributeError):
+        return None
+
+
+def _parse_event(path: StoragePath) -> dict[str, Any] | None:
+    """The event in ``path``, or None when it is empty, half-written or not an event."""
+    try:
+        event = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str) or not isinstance(event.get("id"), str):
+        return None
+    if event["event"] == "intent" and not JournalEntry.valid_json(event):
+        return None
+    return event
+
+
+def _matching(entries: Iterable[JournalEntry], match: dict[str, str | None]) -> list[JournalEntry]:
+    wanted = {k: v for k, v in match.items() if v is not None}
+    if "path" in wanted:
+        wanted["path"] = location_of(as_path(wanted["path"]))
+    return sorted(
+        (e for e in entries if all(getattr(e, k) == v for k, v in wanted.items())), key=lambda e: e.created
+    )
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.faults.base import stable_seed
 from airflow_chaos.records import InjectionStatus
 
 DEFAULT_ALLOWED_ENVIRONMENTS = ("dev", "test", "staging")
@@ -39,6 +40,15 @@ class Decision:
     @property
     def inject(self) -> bool:
         return self.status is InjectionStatus.INJECTED
+
+
+def gate_draw(seed: int) -> float:
+    """The probability gate's uniform draw in [0, 1) for the injection seeded ``seed``.
+
+    ``stable_seed`` gives 63 bits, so dividing by ``2**63`` spans the whole unit interval: a fault
+    armed with ``probability=p`` goes in on a fraction ``p`` of seeds.
+    """
+    return stable_seed(seed, "gate") / 2**63
 
 
 def decide(

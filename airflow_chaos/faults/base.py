@@ -17,19 +17,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos import storage
+from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectionError
 from airflow_chaos.records import validate_signals
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from airflow_chaos.experiment.journal import Journal
 
 Phase = Literal["before", "around", "after", "instead"]
 
@@ -168,12 +168,75 @@ def injection_seed(
 
 
 # ---------------------------------------------------------------------- the context a fault runs in
+# ---------------------------------------------------------------------- the journal faults depend on
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journaled mutation: where, how to undo it, and the checksums a compare-and-swap restore needs.
+
+    ``checksum`` is the SHA-256 of the original (None: the file did not exist), ``checksum_after``
+    the SHA-256 the fault left (None: the file was removed), ``mode`` the original's permission bits.
+    ``path`` is absolute (or a full URL), so it means the same thing from any working directory.
+    """
+
+    id: str
+    op: str  # "rewrite" | "move"
+    path: str
+    checksum: str | None
+    checksum_after: str | None = None
+    mode: int | None = None
+    injection_id: str | None = None
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    created: float = 0.0
+
+    _FIELDS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "op",
+        "path",
+        "checksum",
+        "checksum_after",
+        "mode",
+        "injection_id",
+        "dag_id",
+        "run_id",
+        "task_id",
+        "created",
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._FIELDS}
+
+    @classmethod
+    def valid_json(cls, data: dict[str, Any]) -> bool:
+        """Whether ``data`` carries the fields an entry cannot do without."""
+        return all(isinstance(data.get(k), str) for k in ("id", "op", "path")) and "checksum" in data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JournalEntry:
+        return cls(**{k: data[k] for k in cls._FIELDS if k in data})
+
+
+class MutationJournal(Protocol):
+    """What faults need of a journal (``experiment.journal.Journal`` implements it): journal first, then mutate."""
+
+    def rewrite(self, path: Any, transform: Callable[[bytes], bytes], **labels: str | None) -> JournalEntry: ...
+
+    def move_aside(self, path: Any, **labels: str | None) -> JournalEntry: ...
+
+    def entries(self, **match: str | None) -> list[JournalEntry]: ...
+
+    def state_of(self, entry_id: str) -> str: ...
+
+    def restore(self, **match: str | None) -> Any: ...
+
+
 @dataclass
 class FaultContext:
     """What a fault gets when it is applied: its seeded RNG, the journal, and a place to record changes."""
 
     seed: int
-    journal: Journal | None = None
+    journal: MutationJournal | None = None
     max_fraction: float = 1.0
     changes: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)
@@ -195,3 +258,48 @@ class FaultContext:
     def bounded_fraction(self, fraction: float) -> float:
         """``fraction`` capped by the blast-radius limit ``max_fraction``."""
         return min(fraction, self.max_fraction)
+
+
+def journal_of(ctx: FaultContext, fault: Fault) -> MutationJournal:
+    """The injection's journal; a fault never mutates state without one."""
+    if ctx.journal is None:
+        raise ChaosInjectionError(f"{fault.kind}: mutating faults need a journal (FaultContext.journal) to stay restorable")
+    return ctx.journal
+
+
+def journal_labels(ctx: FaultContext) -> dict[str, str | None]:
+    """The labels a journal entry carries; an entry always gets its own injection id."""
+    labels = ctx.labels
+    return {
+        "injection_id": str(labels.get("injection_id") or uuid.uuid4().hex),
+        "dag_id": labels.get("dag_id"),
+        "run_id": labels.get("run_id"),
+        "task_id": labels.get("task_id"),
+    }
+
+
+def journaled_rewrite(
+    fault: Fault, ctx: FaultContext, location: str, transform: Callable[[bytes], bytes]
+) -> JournalEntry:
+    """The one way a fault rewrites a file: journal first, then replace it atomically; record what changed.
+
+    Records on ``ctx``: the absolute path, the journal entry id, sizes and SHA-256 before and after.
+    """
+    path = storage.as_path(location)
+    storage.require_regular_file(storage.real_path(path), f"{fault.kind}: field 'path'")
+    sizes: dict[str, int] = {}
+
+    def measured(data: bytes) -> bytes:
+        out = transform(data)
+        sizes.update(bytes_before=len(data), bytes_after=len(out))
+        return out
+
+    entry = journal_of(ctx, fault).rewrite(path, measured, **journal_labels(ctx))
+    ctx.record(
+        path=entry.path,
+        journal_entry=entry.id,
+        **sizes,
+        sha256_before=entry.checksum,
+        sha256_after=entry.checksum_after,
+    )
+    return entry

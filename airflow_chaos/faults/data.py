@@ -26,8 +26,9 @@ touch a seeded sample of ``floor(max_fraction * rows)`` rows when the cap is bel
 DropPartition drops a seeded sample of that size when the partition is larger; they record
 ``capped=True``. Schema faults change no values and are not capped.
 
-File targets: with ``path`` set, a fault reads the Parquet, CSV or JSON-lines file the task wrote
-(format from the suffix; local paths or URLs), applies itself, and writes the file back through
+File targets: with ``path`` set, a fault reads the Parquet, CSV, TSV, JSON or JSON Lines file the task
+wrote (format from the suffix, see :mod:`airflow_chaos.storage`; local paths or URLs), applies
+itself, and writes the file back through
 ``ctx.journal.rewrite`` so the original bytes are journaled first and restorable. The task's
 return value then passes through unchanged.
 """
@@ -41,12 +42,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from airflow_chaos.exceptions import ChaosConfigError
-from airflow_chaos.faults.base import Fault, FaultContext
+from airflow_chaos.faults.base import Fault, FaultContext, journaled_rewrite
 from airflow_chaos.faults.tables import (
     as_arrow,
     bounded_count,
     column_names,
-    file_format,
     fit_numeric,
     get_column,
     num_rows,
@@ -56,7 +56,6 @@ from airflow_chaos.faults.tables import (
     put_numeric,
     put_values,
     rank_window,
-    read_table_bytes,
     require_absent,
     require_column,
     sample_positions,
@@ -65,8 +64,8 @@ from airflow_chaos.faults.tables import (
     take_values,
     to_pandas_like,
     valid_rows,
-    write_table_bytes,
 )
+from airflow_chaos.storage import format_of, read_table, write_table
 
 if TYPE_CHECKING:
     from airflow_chaos.faults.tables import Positions
@@ -111,14 +110,14 @@ class TableFault(Fault):
     path: str | None = Field(
         default=None,
         min_length=1,
-        description="Fault a Parquet/CSV/JSON-lines file the task wrote instead of its return value (templated).",
+        description="Fault a Parquet/CSV/TSV/JSON file the task wrote instead of its return value (templated).",
     )
 
     @field_validator("path")
     @classmethod
     def _known_suffix(cls, path: str | None) -> str | None:
         if path is not None and "{{" not in path and "{%" not in path:
-            file_format(path, cls.kind)
+            format_of(path, field=None)
         return path
 
     def target(self) -> str:
@@ -135,22 +134,11 @@ class TableFault(Fault):
         raise NotImplementedError(f"{self.kind} does not implement transform()")
 
     def _apply_to_file(self, path: str, ctx: FaultContext) -> None:
-        from airflow_chaos.experiment.journal import as_path
-
-        fmt = file_format(path, self.kind)
-        if ctx.journal is None:
-            raise ChaosConfigError(f"{self.kind}: field 'path': a file target needs a journal to restore {path!r}")
-        if not as_path(path).exists():
-            raise ChaosConfigError(f"{self.kind}: field 'path': {path!r} does not exist")
-        sizes: dict[str, int] = {}
-
-        def rewrite(data: bytes) -> bytes:
-            out = write_table_bytes(self.transform(read_table_bytes(data, fmt), ctx), fmt)
-            sizes.update(bytes_before=len(data), bytes_after=len(out))
-            return out
-
-        entry = ctx.journal.rewrite(path, rewrite, **ctx.labels)
-        ctx.record(path=path, file_format=fmt, journal_entry=entry.id, **sizes)
+        fmt = format_of(path, owner=self.kind)
+        journaled_rewrite(
+            self, ctx, path, lambda data: write_table(self.transform(read_table(data, fmt, kind="arrow"), ctx), fmt)
+        )
+        ctx.record(file_format=fmt)
 
 
 def _json_float(value: float) -> float | None:

@@ -27,16 +27,24 @@ import logging
 import math
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectionError
-from airflow_chaos.experiment.journal import Journal, JournalEntry, PathLike, as_path, sha256
-from airflow_chaos.faults.base import Fault, FaultContext, Phase
+from airflow_chaos import storage
+from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.faults.base import (
+    Fault,
+    FaultContext,
+    JournalEntry,
+    MutationJournal,
+    Phase,
+    journal_labels,
+    journal_of,
+    journaled_rewrite,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +62,6 @@ _SUFFIXES: dict[str, FileFormat] = {
 
 def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
-
-
-def journal_of(ctx: FaultContext, fault: Fault) -> Journal:
-    """The injection's journal; file faults never mutate without one."""
-    if ctx.journal is None:
-        raise ChaosInjectionError(f"{fault.kind}: file faults need a journal (FaultContext.journal) to stay restorable")
-    return ctx.journal
-
-
-def journal_labels(ctx: FaultContext) -> dict[str, str | None]:
-    """The labels a journal entry carries; an entry always gets its own injection id."""
-    labels = ctx.labels
-    return {
-        "injection_id": str(labels.get("injection_id") or uuid.uuid4().hex),
-        "dag_id": labels.get("dag_id"),
-        "run_id": labels.get("run_id"),
-    }
-
-
-def existing_file(location: str, fault: Fault) -> PathLike:
-    path = as_path(location)
-    if not path.exists():
-        raise ChaosConfigError(f"{fault.kind}: field 'path': {location} does not exist")
-    if path.is_dir():
-        raise ChaosConfigError(f"{fault.kind}: field 'path': {location} is a directory, not a file")
-    return path
 
 
 # ---------------------------------------------------------------------- rewriting faults (phase "after")
@@ -114,20 +96,8 @@ class FileFault(Fault):
         raise NotImplementedError
 
     def mutate(self, ctx: FaultContext) -> JournalEntry:
-        """Journal the file, rewrite it with :meth:`transform`, record sizes and checksums."""
-        path = existing_file(self.path, self)
-        original = path.read_bytes()
-        entry = journal_of(ctx, self).rewrite(path, lambda data: self.transform(data, ctx), **journal_labels(ctx))
-        faulted = path.read_bytes()
-        ctx.record(
-            path=str(path),
-            journal_entry=entry.id,
-            bytes_before=len(original),
-            bytes_after=len(faulted),
-            sha256_before=sha256(original),
-            sha256_after=sha256(faulted),
-        )
-        return entry
+        """Journal the file, rewrite it atomically with :meth:`transform`, record sizes and checksums."""
+        return journaled_rewrite(self, ctx, self.path, lambda data: self.transform(data, ctx))
 
     def apply(self, value: Any, ctx: FaultContext) -> Any:
         self.mutate(ctx)
@@ -276,7 +246,7 @@ class EmptyFile(FileFault):
 class _Release:
     """Puts a held-back file back at ``due`` (epoch seconds) from a timer thread, exactly once."""
 
-    def __init__(self, journal: Journal, entry: JournalEntry, due: float, ctx: FaultContext) -> None:
+    def __init__(self, journal: MutationJournal, entry: JournalEntry, due: float, ctx: FaultContext) -> None:
         self.journal, self.entry, self.due, self.ctx = journal, entry, due, ctx
         self.released_at: float | None = None
         self._lock = threading.Lock()
@@ -292,6 +262,7 @@ class _Release:
                 return
             try:
                 self.journal.restore(injection_id=self.entry.injection_id, dag_id=self.entry.dag_id)
+                self.ctx.record(release_outcome=self.journal.state_of(self.entry.id))
             except Exception as exc:  # noqa: BLE001 - a failed release is recorded; restore will retry
                 log.warning("hold_back_file: could not release %s: %s", self.entry.path, exc)
                 self.ctx.record(release_error=f"{type(exc).__name__}: {exc}")
@@ -362,24 +333,27 @@ class HoldBackFile(Fault):
             if entry is not None and self.release_after is not None and not ctx.changes.get("released_at"):
                 ctx.record(released_at=None)
 
-    def _hold(self, journal: Journal, ctx: FaultContext) -> JournalEntry | None:
+    def _hold(self, journal: MutationJournal, ctx: FaultContext) -> JournalEntry | None:
         """Hold the file back, or find it already held back in this run; None when already released."""
-        path = as_path(self.path)
+        path = storage.as_path(self.path)
+        location = storage.location_of(path)
         labels = journal_labels(ctx)
-        intents, restored = _run_history(journal, str(path), labels)
-        pending = [e for e in intents if e.id not in restored]
+        intents = journal.entries(path=location, dag_id=labels["dag_id"], run_id=labels["run_id"])
+        intents = [e for e in intents if e.op == "move"]
+        pending = [e for e in intents if journal.state_of(e.id) == "pending"]
         if pending:
             entry = pending[-1]
-            ctx.record(path=str(path), journal_entry=entry.id, held_back_at=_iso(entry.created), resumed=True)
+            ctx.record(path=location, journal_entry=entry.id, held_back_at=_iso(entry.created), resumed=True)
             return entry
         if intents:
             last = intents[-1]
-            ctx.record(path=str(path), journal_entry=last.id, held_back_at=_iso(last.created), already_released=True)
+            ctx.record(path=location, journal_entry=last.id, held_back_at=_iso(last.created), already_released=True)
             return None
-        size = int(path.stat().st_size) if path.exists() else 0
+        storage.require_regular_file(storage.real_path(path), f"{self.kind}: field 'path'")
+        size = int(storage.real_path(path).stat().st_size)
         entry = journal.move_aside(path, **labels)
         ctx.record(
-            path=str(path),
+            path=location,
             journal_entry=entry.id,
             held_back_at=_iso(entry.created),
             bytes_before=size,
@@ -389,7 +363,7 @@ class HoldBackFile(Fault):
         )
         return entry
 
-    def _arm_release(self, journal: Journal, entry: JournalEntry, ctx: FaultContext) -> _Release | None:
+    def _arm_release(self, journal: MutationJournal, entry: JournalEntry, ctx: FaultContext) -> _Release | None:
         if self.release_after is None:
             return None
         due = entry.created + self.release_after
@@ -400,22 +374,3 @@ class HoldBackFile(Fault):
         else:
             release.start()
         return release
-
-
-def _run_history(journal: Journal, path: str, labels: dict[str, str | None]) -> tuple[list[JournalEntry], set[str]]:
-    """Hold-back intents on ``path`` in this DAG run (oldest first) and the ids already restored."""
-    intents: list[JournalEntry] = []
-    restored: set[str] = set()
-    for event in journal.events():
-        kind = event.pop("event")
-        if kind == "restored":
-            restored.add(event["id"])
-        elif (
-            kind == "intent"
-            and event["op"] == "move"
-            and event["path"] == path
-            and event["dag_id"] == labels["dag_id"]
-            and event["run_id"] == labels["run_id"]
-        ):
-            intents.append(JournalEntry(**event))
-    return sorted(intents, key=lambda e: e.created), restored

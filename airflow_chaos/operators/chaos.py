@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_chaos import config
 from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectedFailure
 from airflow_chaos.experiment.journal import Journal
-from airflow_chaos.experiment.safety import SafetySettings, decide
-from airflow_chaos.faults.base import Fault, FaultContext, injection_seed, stable_seed
+from airflow_chaos.experiment.safety import SafetySettings, decide, gate_draw
+from airflow_chaos.faults.base import Fault, FaultContext, injection_seed
 from airflow_chaos.operators.records import INJECTIONS_KEY, map_index_of, pull_injections
 from airflow_chaos.records import Injection, InjectionStatus, utcnow
 
@@ -245,7 +245,7 @@ class ArmedRun:
         injected = 0
         for index, armed_fault in enumerate(self.arm.faults):
             seed = injection_seed(experiment_seed, self.dag_id, self.run_id, self.task_id, index, self.map_index)
-            draw = stable_seed(seed, "gate") / 2**63
+            draw = gate_draw(seed)
             decision = decide(
                 settings, probability=self.arm.probability, draw=draw, dry_run=self.arm.dry_run, injected_here=injected
             )
@@ -348,8 +348,14 @@ class ArmedRun:
         try:
             stale_runs = {e.run_id for e in self.journal.pending(dag_id=self.dag_id)} - {self.run_id}
             for run_id in sorted(r for r in stale_runs if r and self._run_finished(r)):
-                for entry in self.journal.restore(dag_id=self.dag_id, run_id=run_id):
-                    self.log.warning("chaos preflight: restored %s, left mutated by run %s", entry.path, run_id)
+                for result in self.journal.restore(dag_id=self.dag_id, run_id=run_id):
+                    self.log.warning(
+                        "chaos preflight: %s %s, left by run %s%s",
+                        result.outcome,
+                        result.path,
+                        run_id,
+                        " (written since the fault: kept as it is)" if result.outcome == "superseded" else "",
+                    )
         except Exception as exc:  # noqa: BLE001 - a journal problem must not fail the user's task
             self.log.warning("chaos preflight: could not restore earlier runs' mutations: %s", exc)
 

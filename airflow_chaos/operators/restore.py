@@ -20,8 +20,10 @@ class ChaosRestoreOperator(BaseOperator):
         restore = ChaosRestoreOperator(task_id="chaos_restore").as_teardown()
         [load, validate] >> restore
 
-    Restore is idempotent (entries already restored are skipped) and verified: when a restored file's
-    SHA-256 differs from the journaled original, or a backup is missing, the task fails with
+    Restore is compare-and-swap: a file someone wrote since the fault is left as it is and its entry
+    reported ``superseded``. It is idempotent (entries already closed are skipped) and verified: when
+    a backup's or a restored file's SHA-256 differs from the journaled original, or a backup is missing,
+    the task fails with
     :class:`~airflow_chaos.exceptions.ChaosRestoreError`. It runs whether chaos is enabled or not,
     so switching chaos off mid-experiment still cleans up. Returns what it restored (JSON).
 
@@ -38,10 +40,20 @@ class ChaosRestoreOperator(BaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         ti = context["ti"]
         journal = Journal(self.journal_path or config.journal_root())
-        restored = journal.restore(dag_id=ti.dag_id, run_id=ti.run_id)
-        for entry in restored:
-            self.log.info(
-                "restored %s (%s, journal entry %s, sha256 %s)", entry.path, entry.op, entry.id, entry.checksum
-            )
-        self.log.info("chaos restore: %d journaled change(s) of %s undone", len(restored), ti.run_id)
-        return [{"id": e.id, "op": e.op, "path": e.path, "sha256": e.checksum} for e in restored]
+        results = journal.restore(dag_id=ti.dag_id, run_id=ti.run_id)
+        for result in results:
+            entry = result.entry
+            if result.outcome == "superseded":
+                self.log.warning(
+                    "NOT restored %s (%s, journal entry %s): it was written since the fault (superseded); "
+                    "the newer bytes were kept, the original stays in the journal's backups",
+                    entry.path,
+                    entry.op,
+                    entry.id,
+                )
+            else:
+                self.log.info(
+                    "%s %s (%s, journal entry %s, sha256 %s)", result.outcome, entry.path, entry.op, entry.id, entry.checksum
+                )
+        self.log.info("chaos restore: %d journaled change(s) of %s closed", len(results), ti.run_id)
+        return [r.to_json() for r in results]

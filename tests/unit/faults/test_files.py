@@ -244,10 +244,10 @@ def test_hold_back_is_restored_when_the_task_fails(orders, journal):
 
 
 def test_hold_back_of_a_missing_file_is_an_engine_error(tmp_path, journal):
-    from airflow_chaos.exceptions import ChaosRestoreError
+    from airflow_chaos.exceptions import ChaosConfigError
 
     with (
-        pytest.raises(ChaosRestoreError, match="does not exist"),
+        pytest.raises(ChaosConfigError, match="field 'path': .* does not exist"),
         HoldBackFile(path=str(tmp_path / "x")).around(ctx_for(journal)),
     ):
         pass
