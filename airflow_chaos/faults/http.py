@@ -38,7 +38,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 
 from airflow_chaos.faults.base import Fault, FaultContext, stable_seed
-from airflow_chaos.faults.http_injector import Effect, Rule, arm
+from airflow_chaos.faults.http_injector import Effect, ProxyFactory, Rule, arm
 
 HTTP_SIGNALS: tuple[str, ...] = ("api", "volume", "completeness")
 
@@ -85,8 +85,13 @@ class HttpFault(Fault):
         rule = self.rule(ctx)
         labels = ctx.labels
         key = (labels.get("dag_id"), labels.get("run_id"), labels.get("task_id"), labels.get("try_number"))
+        proxy_factory: ProxyFactory | None = None
+        if self.proxy:
+            from airflow_chaos.faults.http_proxy import FaultProxy
+
+            proxy_factory = FaultProxy
         try:
-            with arm(rule, key, proxy=self.proxy) as injector:
+            with arm(rule, key, proxy=proxy_factory) as injector:
                 if injector.proxy is not None:
                     ctx.record(proxy=injector.proxy.url)
                 yield

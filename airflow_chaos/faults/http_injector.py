@@ -16,6 +16,9 @@ nested armed task gets its own injector (keyed by dag, run, task and try) that s
 
 Per-request decisions come from each rule's own seeded generator: the same seed and try number give
 the same calls faulted in the same order. No Airflow imports.
+
+The loopback proxy (:mod:`airflow_chaos.faults.http_proxy`) builds on this module, never the other
+way round: :func:`arm` starts whatever :data:`ProxyFactory` it is given (``FaultProxy``).
 """
 
 from __future__ import annotations
@@ -28,16 +31,14 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     import httpx
     import numpy as np
-
-    from airflow_chaos.faults.http_proxy import FaultProxy
 
 EffectKind = Literal["respond", "latency", "timeout", "reset", "unreachable", "malformed"]
 Malformation = Literal["truncated_json", "wrong_content_type", "empty", "schema_mismatch"]
@@ -191,13 +192,27 @@ class Rule:
 
 
 # ---------------------------------------------------------------------- the per-task injector
+class Proxy(Protocol):
+    """What the injector needs of a loopback fault proxy (:class:`~airflow_chaos.faults.http_proxy.FaultProxy`)."""
+
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def start(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass(eq=False)
 class TaskInjector:
     """The HTTP rules armed on one task instance, shared by the in-process patches and the proxy."""
 
     key: tuple[Any, ...]
     rules: tuple[Rule, ...] = ()
-    proxy: FaultProxy | None = None
+    proxy: Proxy | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def plan(self, req: RequestInfo, tunnel: bool = False) -> Plan:
@@ -221,6 +236,9 @@ class TaskInjector:
         return Plan(delay, terminal)
 
 
+ProxyFactory = Callable[[TaskInjector], Proxy]
+"""Builds the (not yet started) proxy serving one injector's rules: ``FaultProxy`` itself."""
+
 _ACTIVE: contextvars.ContextVar[TaskInjector | None] = contextvars.ContextVar("airflow_chaos_http", default=None)
 
 
@@ -230,11 +248,12 @@ def active() -> TaskInjector | None:
 
 
 @contextlib.contextmanager
-def arm(rule: Rule, key: tuple[Any, ...], *, proxy: bool = False) -> Iterator[TaskInjector]:
+def arm(rule: Rule, key: tuple[Any, ...], *, proxy: ProxyFactory | None = None) -> Iterator[TaskInjector]:
     """Arm ``rule`` for the current context; rules armed with the same ``key`` share one injector.
 
     A different key (a nested armed task) gets a fresh injector that shadows the outer one until it
-    exits. With ``proxy=True`` the loopback fault proxy is started for child processes.
+    exits. With a ``proxy`` factory (``FaultProxy``) the loopback fault proxy is started for child
+    processes, unless the injector already has one.
     """
     install()
     current = _ACTIVE.get()
@@ -245,8 +264,8 @@ def arm(rule: Rule, key: tuple[Any, ...], *, proxy: bool = False) -> Iterator[Ta
     injector.rules = (*injector.rules, rule)
     started_proxy = None
     try:
-        if proxy and injector.proxy is None:
-            started_proxy = _start_proxy(injector)
+        if proxy is not None and injector.proxy is None:
+            started_proxy = _start_proxy(injector, proxy)
         yield injector
     finally:
         injector.rules = tuple(r for r in injector.rules if r is not rule)
@@ -257,18 +276,29 @@ def arm(rule: Rule, key: tuple[Any, ...], *, proxy: bool = False) -> Iterator[Ta
             _ACTIVE.reset(token)
 
 
-def _start_proxy(injector: TaskInjector) -> FaultProxy:
-    from airflow_chaos.faults.http_proxy import FaultProxy
-
-    proxy = FaultProxy(injector)
+def _start_proxy(injector: TaskInjector, factory: ProxyFactory) -> Proxy:
+    proxy = factory(injector)
     proxy.start()
     injector.proxy = proxy
     return proxy
 
 
-# ---------------------------------------------------------------------- bodies
+# ---------------------------------------------------------------------- bodies and headers
 def error_body(status: int) -> bytes:
     return json.dumps({"error": "injected by airflow-chaos", "status": status}).encode()
+
+
+def fault_headers(hit: Hit, content_type: str | None = "application/json") -> dict[str, str]:
+    """The headers a faulted response carries (urllib3, httpx and the proxy alike).
+
+    ``Content-Type`` when ``content_type`` is given, :data:`FAULT_HEADER` naming the fault
+    (``http_503``, ``malformed:empty``, ``unreachable``...) and ``Retry-After`` when the fault sets one.
+    """
+    headers = {"Content-Type": content_type} if content_type else {}
+    headers[FAULT_HEADER] = hit.effect.label(hit.status)
+    if hit.effect.retry_after is not None:
+        headers["Retry-After"] = str(hit.effect.retry_after)
+    return headers
 
 
 def _rename_keys(value: Any) -> Any:
@@ -391,10 +421,7 @@ def _urllib3_apply(hit: Hit, original: Any, pool: Any, conn: Any, method: str, u
         raise ReadTimeoutError(pool, url, f"Read timed out. (read timeout={read_timeout}) (injected)")
     if kind == "respond":
         assert hit.status is not None
-        headers = {"Content-Type": "application/json", FAULT_HEADER: hit.effect.label(hit.status)}
-        if hit.effect.retry_after is not None:
-            headers["Retry-After"] = str(hit.effect.retry_after)
-        return _urllib3_response(pool, method, url, kwargs, hit.status, headers, error_body(hit.status))
+        return _urllib3_response(pool, method, url, kwargs, hit.status, fault_headers(hit), error_body(hit.status))
     real = original(pool, conn, method, url, *args, **{**kwargs, "preload_content": True, "decode_content": True})
     body = real.data
     headers = {
@@ -405,9 +432,7 @@ def _urllib3_apply(hit: Hit, original: Any, pool: Any, conn: Any, method: str, u
     body, ctype = malform(body, real.headers.get("Content-Type"), hit.effect.malformation)
     headers.pop("Content-Type", None)
     headers.pop("content-type", None)
-    if ctype:
-        headers["Content-Type"] = ctype
-    headers[FAULT_HEADER] = hit.effect.label(None)
+    headers.update(fault_headers(hit, ctype))
     kwargs = {**kwargs, "response_conn": None}  # the real response already returned its connection
     return _urllib3_response(pool, method, url, kwargs, real.status, headers, body)
 
@@ -468,10 +493,8 @@ def _httpx_terminal(hit: Hit, request: httpx.Request) -> tuple[httpx.Response | 
         return None, _httpx_wait(hit, request)
     if kind == "respond":
         assert hit.status is not None
-        headers = {"Content-Type": "application/json", FAULT_HEADER: hit.effect.label(hit.status)}
-        if hit.effect.retry_after is not None:
-            headers["Retry-After"] = str(hit.effect.retry_after)
-        return httpx.Response(hit.status, headers=headers, content=error_body(hit.status), request=request), 0.0
+        body = error_body(hit.status)
+        return httpx.Response(hit.status, headers=fault_headers(hit), content=body, request=request), 0.0
     return None, 0.0
 
 
@@ -492,9 +515,7 @@ def _httpx_malformed(hit: Hit, response: httpx.Response, request: httpx.Request)
     body, ctype = malform(response.content, response.headers.get("content-type"), hit.effect.malformation)
     drop = {"content-encoding", "content-length", "transfer-encoding", "content-type"}
     headers = {k: v for k, v in response.headers.items() if k.lower() not in drop}
-    if ctype:
-        headers["Content-Type"] = ctype
-    headers[FAULT_HEADER] = hit.effect.label(None)
+    headers.update(fault_headers(hit, ctype))
     headers["Content-Length"] = str(len(body))
     return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_chaos.exceptions import ChaosConfigError
-from airflow_chaos.faults.http_injector import FAULT_HEADER, Hit, RequestInfo, TaskInjector, error_body, malform
+from airflow_chaos.faults.http_injector import Hit, RequestInfo, TaskInjector, error_body, fault_headers, malform
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession, web
@@ -178,12 +178,9 @@ class FaultProxy:
         kind = hit.effect.kind
         if kind == "respond":
             assert hit.status is not None
-            headers = {"Content-Type": "application/json", FAULT_HEADER: hit.effect.label(hit.status)}
-            if hit.effect.retry_after is not None:
-                headers["Retry-After"] = str(hit.effect.retry_after)
-            return web.Response(status=hit.status, headers=headers, body=error_body(hit.status))
+            return web.Response(status=hit.status, headers=fault_headers(hit), body=error_body(hit.status))
         if kind == "unreachable":
-            return web.Response(status=502, headers={FAULT_HEADER: "unreachable"}, text="host unreachable (injected)")
+            return web.Response(status=502, headers=fault_headers(hit, None), text="host unreachable (injected)")
         if kind == "timeout":
             await asyncio.sleep(hit.effect.wait_s)
         _abort(request)
@@ -207,9 +204,7 @@ class FaultProxy:
             status = upstream.status
         if hit is not None:
             content, ctype = malform(content, out.popone("Content-Type", None), hit.effect.malformation)
-            if ctype:
-                out["Content-Type"] = ctype
-            out[FAULT_HEADER] = hit.effect.label(None)
+            out.update(fault_headers(hit, ctype))
         return web.Response(status=status, headers=out, body=content)
 
     async def _tunnel(self, request: web.BaseRequest) -> web.StreamResponse:
