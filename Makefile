@@ -36,6 +36,7 @@ test: install
 lint: install
 	$(BIN)/ruff check airflow_chaos tests example_dags bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
