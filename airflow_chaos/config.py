@@ -72,10 +72,38 @@ def journal_root() -> str:
 
 
 def kill_switch_on() -> bool:
-    """The ``chaos_kill_switch`` Variable, read at each injection point (effective on the next one)."""
+    """The ``chaos_kill_switch`` Variable, read at each injection point (effective on the next one).
+
+    Fails closed: when the Variable cannot be read, the kill switch counts as on.
+    """
     from airflow.sdk import Variable
 
     try:
-        return _truthy(Variable.get(KILL_SWITCH_VARIABLE, default="false"))
+        value = Variable.get(KILL_SWITCH_VARIABLE, default=None)
+        if value is None:
+            value = _kill_switch_from_api()
+        return _truthy(value)
     except Exception:  # noqa: BLE001 - an unreachable API must not let chaos through
         return True
+
+
+def _kill_switch_from_api() -> str:
+    """Confirm a missing kill switch with the Execution API; raises when the API cannot answer.
+
+    The task SDK's Execution API secrets backend reports any failure to reach the API server as
+    "not found", so ``Variable.get`` alone would answer its default while the API is down. Outside a
+    task (no supervisor channel) there is no API to ask: a missing Variable is off.
+    """
+    from airflow.sdk.exceptions import ErrorType
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult
+
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    if comms is None:
+        return "false"
+    answer = comms.send(GetVariable(key=KILL_SWITCH_VARIABLE))
+    if isinstance(answer, VariableResult):
+        return str(answer.value)
+    if isinstance(answer, ErrorResponse) and answer.error == ErrorType.VARIABLE_NOT_FOUND:
+        return "false"
+    raise RuntimeError(f"the Execution API did not answer for Variable {KILL_SWITCH_VARIABLE!r}: {answer!r}")

@@ -194,6 +194,26 @@ def _suspended(exc: BaseException) -> bool:
     return isinstance(exc, (TaskDeferred, AirflowRescheduleException))
 
 
+class _GuardedExit:
+    """An ``around`` fault's context manager whose failure on the way out is an engine error, never the task's."""
+
+    def __init__(self, cm: contextlib.AbstractContextManager[Any], on_error: Callable[[BaseException], None]) -> None:
+        self.cm = cm
+        self.on_error = on_error
+
+    def __enter__(self) -> Any:
+        return self.cm.__enter__()
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        try:
+            return bool(self.cm.__exit__(exc_type, exc, tb))
+        except Exception as failure:
+            if failure is exc:  # the task's own exception passed back out: not the engine's
+                raise
+            self.on_error(failure)
+            return False
+
+
 @dataclass
 class _Armed:
     fault: Fault
@@ -410,7 +430,8 @@ class ArmedRun:
         with contextlib.ExitStack() as stack:
             for item in self._live("around"):
                 try:
-                    stack.enter_context(item.fault.around(item.ctx))
+                    on_error = functools.partial(self._fail_engine, item)
+                    stack.enter_context(_GuardedExit(item.fault.around(item.ctx), on_error))
                 except Exception as exc:  # noqa: BLE001
                     self._fail_engine(item, exc)
             result = self._call(execute)
