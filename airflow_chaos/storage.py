@@ -442,7 +442,7 @@ def write_table(table: pa.Table | pd.DataFrame, fmt: FileFormat) -> bytes:
         return _write_parquet(table)
     frame = _frame_for_text(table)
     if fmt in ("csv", "tsv"):
-        text = frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",", lineterminator="\n")
+        text = _iso_datetimes(frame).to_csv(index=False, sep="\t" if fmt == "tsv" else ",", lineterminator="\n")
     else:
         text = frame.to_json(
             orient="records", lines=fmt == "jsonl", date_format="iso", date_unit="ns", force_ascii=False
@@ -481,3 +481,24 @@ def _frame_for_text(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
         return None
 
     return table.to_pandas(types_mapper=nullable)
+
+
+def _iso_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Date-time columns as ISO 8601 text in their own unit (UTC with ``Z`` when zoned), NaT as empty.
+
+    pandas alone writes a column of midnights as bare dates, which read back as dates.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = frame
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        zoned = isinstance(series.dtype, pd.DatetimeTZDtype)
+        if not zoned and series.dtype.kind != "M":
+            continue
+        values = (series.dt.tz_convert("UTC").dt.tz_localize(None) if zoned else series).to_numpy()
+        text = np.where(np.isnat(values), "", np.datetime_as_string(values, timezone="UTC" if zoned else "naive"))
+        out = frame.copy(deep=False) if out is frame else out
+        out.isetitem(position, text)
+    return out

@@ -3,36 +3,35 @@
 A file whose format changed under the pipeline (a ``.csv`` that is really JSON, a ``.parquet`` that
 is really CSV, a truncated, corrupt or empty file) must not be half-read into a plausible table:
 :func:`read_bytes` sniffs the content, reads it only when it is what the name says, and returns a
-failed ``readable_as_<format>`` Detection otherwise. Pure: no Airflow imports; pandas and pyarrow
-are imported inside the functions that use them.
+failed ``readable_as_<format>`` Detection otherwise.
+
+Suffixes, sniffing and parsing are :mod:`airflow_chaos.storage`'s, shared with the faults; what is
+checked here is whether the content is what the name says, and whole: the wrong format, a Parquet
+file without its footer, a CSV or TSV whose last row is cut short. Pure: no Airflow imports; pandas
+and pyarrow are imported inside the functions that use them.
 """
 
 from __future__ import annotations
 
-import codecs
-import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.records import Detection
+from airflow_chaos.storage import (
+    PARQUET_MAGIC,
+    FileFormat,
+    Sniffed,
+    as_format,
+    format_of,
+    json_layout,
+    read_table,
+    sniff,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
-
-FORMATS: tuple[str, ...] = ("parquet", "csv", "tsv", "json")
-SUFFIXES: dict[str, str] = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".json": "json",
-    ".jsonl": "json",
-    ".ndjson": "json",
-}
-PARQUET_MAGIC = b"PAR1"
-_SNIFF_BYTES = 4096
 
 
 class UnreadableData(Exception):
@@ -43,53 +42,21 @@ class UnreadableData(Exception):
         self.sniffed = sniffed
 
 
-def format_for(name: str, fmt: str | None = None) -> str:
+def format_for(name: str, fmt: str | None = None) -> FileFormat:
     """The format to read ``name`` as: ``fmt`` when given, else from the file suffix."""
     if fmt is not None:
-        if fmt not in FORMATS:
-            raise ChaosConfigError(f"field 'format': unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
-        return fmt
-    suffix = Path(name.split("?", 1)[0]).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ChaosConfigError(
-            f"field 'data': cannot tell the format of {name!r} from its suffix {suffix!r}; "
-            f"allowed suffixes: {', '.join(SUFFIXES)}"
-        )
-    return SUFFIXES[suffix]
+        return as_format(fmt, field="format")
+    return format_of(name, field="data")
 
 
-def _text_kind(text: str) -> str:
-    """``json`` for text opening with a brace or bracket; ``tsv`` when the first line has tabs and no commas."""
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
-        return "json"
-    first_line = stripped.split("\n", 1)[0]
-    return "tsv" if "\t" in first_line and "," not in first_line else "csv"
-
-
-def sniff(payload: bytes) -> str:
-    """What the bytes look like: ``empty``, ``parquet``, ``json``, ``tsv``, ``csv`` (other text) or ``binary``."""
-    if not payload.strip():
-        return "empty"
-    if payload.startswith(PARQUET_MAGIC):
-        return "parquet"
-    head = payload[:_SNIFF_BYTES]
-    if b"\x00" in head:
-        return "binary"
-    try:
-        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=len(payload) <= _SNIFF_BYTES)
-    except UnicodeDecodeError:
-        return "binary"
-    return _text_kind(text)
-
-
-# ---------------------------------------------------------------------- readers, one per format
-def _read_parquet(payload: bytes) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    if not payload.endswith(PARQUET_MAGIC):
-        raise UnreadableData("the Parquet footer magic is missing: the file is truncated", "parquet (truncated)")
-    return pq.read_table(io.BytesIO(payload)).to_pandas()
+# ---------------------------------------------------------------------- is it what the name says, and whole?
+def _matches(expected: FileFormat, sniffed: Sniffed, payload: bytes) -> bool:
+    """JSON Lines must not be a JSON array; a one-column text file has no delimiter to tell CSV from TSV."""
+    if sniffed == expected:
+        return True
+    if expected == "jsonl":
+        return sniffed == "json" and json_layout(payload) == "lines"
+    return expected == "tsv" and sniffed == "csv" and b"," not in payload.lstrip().split(b"\n", 1)[0]
 
 
 def _last_line_fields(text: str, sep: str) -> tuple[int, int, int]:
@@ -101,48 +68,26 @@ def _last_line_fields(text: str, sep: str) -> tuple[int, int, int]:
     return len(header), len(last), len(lines)
 
 
-def _read_csv(payload: bytes, sep: str = ",") -> pd.DataFrame:
-    import pandas as pd
-
-    text = payload.decode("utf-8-sig")
-    header, last, lines = _last_line_fields(text, sep)
-    if lines > 1 and last != header:
-        raise UnreadableData(
-            f"the last row has {last} field(s) but the header has {header}: the file is truncated or ragged",
-            "csv (ragged)",
-        )
-    return pd.read_csv(io.StringIO(text), sep=sep)
-
-
-def _read_tsv(payload: bytes) -> pd.DataFrame:
-    return _read_csv(payload, sep="\t")
+def _check_whole(payload: bytes, fmt: FileFormat) -> None:
+    """Raise UnreadableData for a Parquet file without its footer or a CSV/TSV whose last row is ragged."""
+    if fmt == "parquet" and not payload.endswith(PARQUET_MAGIC):
+        raise UnreadableData("the Parquet footer magic is missing: the file is truncated", "parquet (truncated)")
+    if fmt in ("csv", "tsv"):
+        header, last, lines = _last_line_fields(payload.decode("utf-8-sig"), "\t" if fmt == "tsv" else ",")
+        if lines > 1 and last != header:
+            raise UnreadableData(
+                f"the last row has {last} field(s) but the header has {header}: the file is truncated or ragged",
+                f"{fmt} (ragged)",
+            )
 
 
-def _read_json(payload: bytes) -> pd.DataFrame:
-    import pandas as pd
-
-    text = payload.decode("utf-8-sig").strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    json_lines = len(lines) > 1 and all(ln.lstrip().startswith("{") for ln in lines)
-    return pd.read_json(io.StringIO(text), lines=json_lines)
-
-
-_READERS = {"parquet": _read_parquet, "csv": _read_csv, "tsv": _read_tsv, "json": _read_json}
-
-
-def _matches(expected: str, sniffed: str, payload: bytes) -> bool:
-    """A one-column text file has no delimiter to tell CSV from TSV: it is both."""
-    if sniffed == expected:
-        return True
-    return expected == "tsv" and sniffed == "csv" and b"," not in payload.lstrip().split(b"\n", 1)[0]
-
-
-def _parse(payload: bytes, fmt: str) -> pd.DataFrame:
+def _parse(payload: bytes, fmt: FileFormat) -> pd.DataFrame:
     sniffed = sniff(payload)
     if not _matches(fmt, sniffed, payload):
         raise UnreadableData(f"expected {fmt}, but the content looks like {sniffed}", sniffed)
     try:
-        return _READERS[fmt](payload)
+        _check_whole(payload, fmt)
+        return read_table(payload, fmt, kind="pandas")
     except UnreadableData:
         raise
     except Exception as exc:

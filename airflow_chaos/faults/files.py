@@ -22,7 +22,6 @@ No Airflow imports; pandas and numpy are imported only when a fault needs them.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import math
 import threading
@@ -47,17 +46,6 @@ from airflow_chaos.faults.base import (
 )
 
 log = logging.getLogger(__name__)
-
-FileFormat = Literal["csv", "tsv", "json", "jsonl", "parquet"]
-_SUFFIXES: dict[str, FileFormat] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -104,45 +92,6 @@ class FileFault(Fault):
         return value
 
 
-def detect_format(location: str, data: bytes) -> FileFormat:
-    """A file's format from its suffix, else from its first bytes."""
-    name = location.rsplit("/", 1)[-1]
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if suffix in _SUFFIXES:
-        return _SUFFIXES[suffix]
-    if data[:4] == b"PAR1":
-        return "parquet"
-    start = data.lstrip()[:1]
-    if start == b"[":
-        return "json"
-    if start == b"{":
-        return "jsonl"
-    return "csv"
-
-
-def read_table(data: bytes, fmt: FileFormat) -> Any:
-    """Parse ``data`` in format ``fmt`` into a pandas DataFrame."""
-    import pandas as pd
-
-    if fmt == "parquet":
-        return pd.read_parquet(io.BytesIO(data))
-    text = io.StringIO(data.decode("utf-8"))
-    if fmt in ("csv", "tsv"):
-        return pd.read_csv(text, sep="\t" if fmt == "tsv" else ",")
-    return pd.read_json(text, orient="records", lines=fmt == "jsonl")
-
-
-def write_table(frame: Any, fmt: FileFormat) -> bytes:
-    """Serialize a pandas DataFrame in format ``fmt``."""
-    if fmt == "parquet":
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        return buffer.getvalue()
-    if fmt in ("csv", "tsv"):
-        return str(frame.to_csv(index=False, sep="\t" if fmt == "tsv" else ",")).encode()
-    return str(frame.to_json(orient="records", lines=fmt == "jsonl", date_format="iso")).encode()
-
-
 class SwapFormat(FileFault):
     """The upstream changed its export format: the file keeps its name but its content is in format ``to``.
 
@@ -157,8 +106,8 @@ class SwapFormat(FileFault):
     kind = "swap_format"
     signals = ("format",)
 
-    to: FileFormat = Field(description="The format to rewrite the file in.")
-    source: FileFormat | None = Field(default=None, description="The file's real format; default: detected.")
+    to: storage.FileFormat = Field(description="The format to rewrite the file in.")
+    source: storage.FileFormat | None = Field(default=None, description="The file's real format; default: detected.")
 
     @model_validator(mode="after")
     def _differs(self) -> SwapFormat:
@@ -167,12 +116,12 @@ class SwapFormat(FileFault):
         return self
 
     def transform(self, data: bytes, ctx: FaultContext) -> bytes:
-        source = self.source or detect_format(self.path, data)
+        source = self.source or storage.format_of(self.path, data, owner=self.kind)
         if source == self.to:
             raise ChaosConfigError(f"{self.kind}: field 'to': {self.path} is already {self.to}")
-        frame = read_table(data, source)
-        ctx.record(format_before=source, format_after=self.to, rows=len(frame))
-        return write_table(frame, self.to)
+        table = storage.read_table(data, source, kind="arrow")
+        ctx.record(format_before=source, format_after=self.to, rows=table.num_rows)
+        return storage.write_table(table, self.to)
 
 
 class TruncateFile(FileFault):

@@ -7,8 +7,9 @@ they need, each vectorised on Arrow (``pyarrow.compute``) or numpy:
 - tables: kind, columns, get/set a column, rename, select, take/filter/slice/append rows;
 - columns: null mask, valid (non-null) positions, values at positions, put values or nulls at
   positions, numeric views and numeric write-back with the column's own type;
-- randomness: exact-size, seeded row samples drawn only from the fault's ``ctx.rng``;
-- files: read and write Parquet, CSV and JSON-lines bytes by suffix, for file-target faults.
+- randomness: exact-size, seeded row samples drawn only from the fault's ``ctx.rng``.
+
+Table files (for faults with a ``path``) are read and written by :mod:`airflow_chaos.storage`.
 
 Row positions are always sorted ``int64`` numpy arrays. Unchanged pandas columns are shared with the
 input frame (as Arrow shares buffers); changed columns are new arrays. numpy, pandas and pyarrow
@@ -22,10 +23,10 @@ extension columns keep their dtype and get its missing marker. Arrow columns kee
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.storage import TableKind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,18 +36,6 @@ if TYPE_CHECKING:
 
     Positions = NDArray[np.int64]
     Mask = NDArray[np.bool_]
-
-TableKind = Literal["arrow", "pandas"]
-FileFormat = Literal["parquet", "csv", "json"]
-
-FILE_FORMATS: dict[str, FileFormat] = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".json": "json",
-    ".jsonl": "json",
-    ".ndjson": "json",
-}
 
 
 # ---------------------------------------------------------------------- tables
@@ -443,56 +432,6 @@ def sample_sorted(rng: np.random.Generator, size: int, count: int) -> Positions:
 def bounded_count(fraction: float, size: int) -> int:
     """How many of ``size`` rows a (bounded) fraction allows: floor, so the cap is never exceeded."""
     return max(0, min(size, int(fraction * size + 1e-9)))
-
-
-# ---------------------------------------------------------------------- files
-def file_format(path: str, kind: str) -> FileFormat:
-    """The format of ``path`` from its suffix (query strings of URLs are ignored)."""
-    suffix = os.path.splitext(path.split("?", 1)[0])[1].lower()
-    fmt = FILE_FORMATS.get(suffix)
-    if fmt is None:
-        raise ChaosConfigError(
-            f"{kind}: field 'path': cannot tell the table format of {path!r}; "
-            f"allowed suffixes: {', '.join(FILE_FORMATS)}"
-        )
-    return fmt
-
-
-def read_table_bytes(data: bytes, fmt: FileFormat) -> Any:
-    """A pyarrow Table from Parquet, CSV or JSON-lines bytes."""
-    import pyarrow as pa
-
-    source = pa.BufferReader(data)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(source)
-    if fmt == "csv":
-        import pyarrow.csv as pcsv
-
-        return pcsv.read_csv(source)
-    import pyarrow.json as pjson
-
-    return pjson.read_json(source)
-
-
-def write_table_bytes(table: Any, fmt: FileFormat) -> bytes:
-    """Parquet, CSV or JSON-lines bytes of a pyarrow Table."""
-    import pyarrow as pa
-
-    if fmt == "json":
-        text = table.to_pandas().to_json(orient="records", lines=True, date_format="iso", date_unit="us")
-        return str(text).encode()
-    sink = pa.BufferOutputStream()
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, sink)
-    else:
-        import pyarrow.csv as pcsv
-
-        pcsv.write_csv(table, sink)
-    return bytes(sink.getvalue().to_pybytes())
 
 
 # ---------------------------------------------------------------------- ranks and casts

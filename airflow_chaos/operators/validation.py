@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_chaos import storage
 from airflow_chaos.checks import expectations, formats
 from airflow_chaos.checks.schema import required_columns
 from airflow_chaos.exceptions import ChaosConfigError
@@ -108,7 +109,8 @@ class ValidateDataOperator(BaseOperator):
         )
 
     :param data: the dataset: a DataFrame, an Arrow table, a list of records, or a file path or
-        ``ObjectStoragePath`` URL (``.parquet``, ``.csv``, ``.json``); usually ``upstream.output`` (templated).
+        ``ObjectStoragePath`` URL (``.parquet``, ``.csv``, ``.tsv``, ``.json``, ``.jsonl``; see
+        :mod:`airflow_chaos.storage`); usually ``upstream.output`` (templated).
     :param expect: one GX expectation, a list of them (GX objects or dicts
         ``{"type": "expect_...", "column": ..., "meta": {"severity": "warning"}}``), an
         ``ExpectationSuite``, or the path of a suite saved as JSON.
@@ -172,10 +174,8 @@ class ValidateDataOperator(BaseOperator):
             raise ChaosConfigError(
                 f"{owner}: field 'required_columns' must be a list of column names, got {required!r}"
             )
-        if data_format is not None and data_format not in formats.FORMATS:
-            raise ChaosConfigError(
-                f"{owner}: field 'data_format': got {data_format!r}; allowed: {', '.join(formats.FORMATS)}"
-            )
+        if data_format is not None:
+            storage.as_format(data_format, owner=owner, field="data_format")
         if not isinstance(fail_task, bool):
             raise ChaosConfigError(f"{owner}: field 'fail_task' must be True or False, got {fail_task!r}")
 

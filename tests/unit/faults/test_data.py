@@ -666,9 +666,9 @@ def write_file(path: Path) -> None:
 
 
 def read_file(path: Path) -> pa.Table:
-    from airflow_chaos.faults.tables import file_format, read_table_bytes
+    from airflow_chaos.storage import format_of, read_table
 
-    return read_table_bytes(path.read_bytes(), file_format(str(path), "test"))
+    return read_table(path.read_bytes(), format_of(path), kind="arrow")
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])

@@ -15,7 +15,7 @@ from upath import UPath
 from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectionError
 from airflow_chaos.experiment.journal import Journal
 from airflow_chaos.faults import CorruptBytes, EmptyFile, Fault, FaultContext, HoldBackFile, SwapFormat, TruncateFile
-from airflow_chaos.faults.files import detect_format
+from airflow_chaos.storage import format_of
 
 CSV = b"order_id,price,qty\n1,9.5,1\n2,20.0,3\n3,3.25,2\n4,11.0,5\n"
 
@@ -144,8 +144,8 @@ def test_swap_format_to_the_same_format_is_refused(orders, journal):
         ("blob", b' [{"a":1}]', "json"),
     ],
 )
-def test_detect_format(name, data, fmt):
-    assert detect_format(f"s3://b/{name}", data) == fmt
+def test_swap_format_detects_the_source_format(name, data, fmt):
+    assert format_of(f"s3://b/{name}", data) == fmt
 
 
 def test_truncate_keeps_the_first_bytes(orders, journal):
