@@ -167,7 +167,7 @@ class Journal:
         original = target.read_bytes() if target.exists() else b""
         faulted = transform(original)
         entry = self._prepare("rewrite", path, sha256_bytes(faulted), labels)
-        write_atomic(target, faulted, mode=entry.mode, temp=temp_sibling(target, f"chaos-{entry.id[:12]}"))
+        write_atomic(target, faulted, mode=entry.mode, temp=_temp_of(entry, target))
         return entry
 
     def move_aside(self, path: str | os.PathLike[str] | StoragePath, **labels: str | None) -> JournalEntry:
@@ -257,7 +257,7 @@ class Journal:
                 f"journal entry {entry.id}: checksum of the backup of {entry.path} does not match the original's; "
                 f"the target was left as it is"
             )
-        copy_atomic(backup, target, mode=entry.mode)
+        copy_atomic(backup, target, mode=entry.mode, temp=_temp_of(entry, target))
         if sha256_file(target) != entry.checksum:
             raise ChaosRestoreError(f"journal entry {entry.id}: checksum of restored {entry.path} does not match")
 
@@ -276,11 +276,10 @@ class Journal:
         return RestoreResult(entry, "superseded", found)
 
     def _remove_temp(self, entry: JournalEntry, target: StoragePath) -> None:
-        """A writer killed between its intent and its rename leaves a temporary file beside the target."""
-        if entry.op == "rewrite":
-            tmp = temp_sibling(target, f"chaos-{entry.id[:12]}")
-            if tmp.exists():
-                remove(tmp)
+        """A writer (or restorer) killed before its rename leaves a temporary file beside the target."""
+        tmp = _temp_of(entry, target)
+        if tmp.exists():
+            remove(tmp)
 
     def _drop_backup(self, entry_id: str) -> None:
         backup = self.backups_dir / entry_id
@@ -306,6 +305,11 @@ class Journal:
                 remove(backup)
                 pruned.append(name)
         return pruned
+
+
+def _temp_of(entry: JournalEntry, target: StoragePath) -> StoragePath:
+    """The one temporary name beside ``target`` that the entry's rewrite and restore use."""
+    return temp_sibling(target, f"chaos-{entry.id[:12]}")
 
 
 def _mtime(path: StoragePath) -> float | None:

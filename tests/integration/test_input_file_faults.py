@@ -118,3 +118,71 @@ def test_preflight_leaves_a_still_running_run_alone(dag_runner, chaos_on, tmp_pa
     assert [e.run_id for e in journal.pending(dag_id="input_fault")] == ["manual__still_running"]
     journal.restore(run_id="manual__still_running")
     assert other.read_bytes() == b"held by a running experiment"
+
+
+PREFLIGHT_SOURCE = """
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from airflow_chaos import chaos, faults
+
+IN = {path!r}
+
+
+@dag(dag_id="preflight_cas", schedule=None, start_date=datetime(2026, 1, 1), catchup=False)
+def build():
+    @task
+    def read_input():
+        with open(IN) as fh:
+            return len(fh.read().splitlines())
+
+    chaos(read_input(), faults.EmptyFile(path=IN, when="before"), dry_run={dry_run})
+
+
+build()
+"""
+
+
+@pytest.mark.parametrize("guard", ["kill_switch", "dry_run", "production"])
+def test_defect_1_preflight_never_overwrites_fresh_data(dag_runner, chaos_on, tmp_path, monkeypatch, guard):
+    """Issue #7, defect 1: run 1 empties IN and has no teardown; upstream then writes new rows to IN;
+    run 2 (kill switch on, dry run, or environment=production) must keep the new rows and report the
+    old journal entry ``superseded``, not "restore" the stale backup over them."""
+    from airflow_chaos import config
+    from airflow_chaos.experiment.journal import Journal
+
+    path = tmp_path / "in" / "orders.csv"
+    path.parent.mkdir()
+    path.write_bytes(b"id,amount\n1,9.5\n")
+    first = dag_runner.run(
+        dag_runner.write("preflight_cas", PREFLIGHT_SOURCE.format(path=str(path), dry_run=False)), "preflight_cas"
+    )
+    assert first.state == "success" and path.read_bytes() == b""  # faulted, no teardown
+    journal = Journal(config.journal_root())
+    [entry] = journal.pending(dag_id="preflight_cas")
+
+    fresh = b"id,amount\n1,9.5\n2,20.0\n3,3.25\n"
+    path.write_bytes(fresh)  # upstream delivers new rows
+
+    dry_run = guard == "dry_run"
+    dag_file = dag_runner.write("preflight_cas", PREFLIGHT_SOURCE.format(path=str(path), dry_run=dry_run))
+    if guard == "kill_switch":
+        from airflow.models.variable import Variable
+
+        Variable.set("chaos_kill_switch", "true")
+    elif guard == "production":
+        monkeypatch.setenv("AIRFLOW__CHAOS__ENVIRONMENT", "production")
+    try:
+        second = dag_runner.run(dag_file, "preflight_cas")
+    finally:
+        if guard == "kill_switch":
+            Variable.delete("chaos_kill_switch")
+
+    assert second.state == "success"
+    assert path.read_bytes() == fresh  # the fresh rows survive
+    assert second.xcom("read_input") == 4
+    (rec,) = second.xcom("read_input", "chaos_injections")
+    assert rec["status"] in ("skipped", "dry_run")  # the guard held: nothing injected in run 2
+    assert journal.state_of(entry.id) == "superseded"
+    assert journal.pending(dag_id="preflight_cas") == []
