@@ -181,14 +181,16 @@ def _write_remote(target: StoragePath, source: bytes | Callable[[BinaryIO], None
             tmp.unlink()
 
 
-def copy_atomic(source: StoragePath, target: StoragePath, *, mode: int | None = None) -> None:
+def copy_atomic(
+    source: StoragePath, target: StoragePath, *, mode: int | None = None, temp: StoragePath | None = None
+) -> None:
     """Stream ``source`` into ``target`` atomically (never holds the file in memory)."""
 
     def pour(out: BinaryIO) -> None:
         with source.open("rb") as fh:
             shutil.copyfileobj(fh, out, _CHUNK)
 
-    write_atomic(target, pour, mode=mode)
+    write_atomic(target, pour, mode=mode, temp=temp)
 
 
 def _umask() -> int:
