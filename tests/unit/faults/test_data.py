@@ -714,8 +714,10 @@ def test_file_target_url_and_errors(tmp_path: Path) -> None:
     assert read_file(path).num_rows == 100
     journal.restore()
     assert sha(path) == original
-    with pytest.raises(ChaosConfigError, match=r"field 'path'.*journal"):
-        faults.ShuffleRows(path=str(path)).apply(None, FaultContext(seed=1))
+    from airflow_chaos.exceptions import ChaosInjectionError
+
+    with pytest.raises(ChaosInjectionError, match=r"shuffle_rows: mutating faults need a journal"):
+        faults.ShuffleRows(path=str(path)).apply(None, FaultContext(seed=1))  # the same error as file faults
     with pytest.raises(ChaosConfigError, match=r"field 'path'.*does not exist"):
         faults.ShuffleRows(path=str(tmp_path / "nope.csv")).apply(None, FaultContext(seed=1, journal=journal))
 
