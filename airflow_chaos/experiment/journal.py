@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_chaos.exceptions import ChaosRestoreError
-from airflow_chaos.faults.base import JournalEntry
+from airflow_chaos.faults.base import JournalEntry, StateResource, state_resource
 from airflow_chaos.storage import (
     StoragePath,
     as_path,
@@ -179,6 +179,43 @@ class Journal:
         remove(path)
         return entry
 
+    def change_state(
+        self,
+        resource: StateResource,
+        key: str,
+        context: dict[str, Any],
+        transform: Callable[[Any], Any],
+        **labels: str | None,
+    ) -> JournalEntry:
+        """Journal the outside state ``key`` of ``resource``, then set it to ``transform(current)``.
+
+        The same order and rules as files: the new state is computed first, the old one is backed up
+        (as JSON) and the intent written, then ``resource.write`` runs. Restore is compare-and-swap on
+        the state's canonical JSON, through the resource registered under ``resource.name``.
+        """
+        before = resource.read(key, context)
+        after = transform(before)
+        entry = JournalEntry(
+            id=uuid.uuid4().hex,
+            op="state",
+            path=f"{resource.name}:{key}",
+            checksum=state_checksum(before),
+            checksum_after=state_checksum(after),
+            injection_id=labels.get("injection_id"),
+            dag_id=labels.get("dag_id"),
+            run_id=labels.get("run_id"),
+            task_id=labels.get("task_id"),
+            created=time.time(),
+            resource=resource.name,
+            context=dict(context),
+        )
+        self._mkdirs()
+        if before is not None:
+            write_atomic(self.backups_dir / entry.id, canonical_json(before), mode=_OWNER_ONLY)
+        self._write_event(entry.id, "intent", entry.to_json())
+        resource.write(key, context, after)
+        return entry
+
     # ----------------------------------------------------------------- reading
     def _event_files(self) -> list[StoragePath]:
         if not self.entries_dir.exists():
@@ -229,6 +266,8 @@ class Journal:
         return results
 
     def _restore_one(self, entry: JournalEntry) -> RestoreResult:
+        if entry.op == "state":
+            return self._restore_state(entry)
         path = as_path(entry.path)
         target = real_path(path)
         found = sha256_file(target)
@@ -243,6 +282,36 @@ class Journal:
         else:
             self._put_back(entry, target)
             outcome = "restored"
+        return self._close(entry, outcome, found)
+
+    def _restore_state(self, entry: JournalEntry) -> RestoreResult:
+        resource = state_resource(entry.resource or "")
+        key = entry.path.split(":", 1)[1] if ":" in entry.path else entry.path
+        context = entry.context or {}
+        found = state_checksum(resource.read(key, context))
+        if found == entry.checksum:
+            outcome: Outcome = "unchanged"
+        elif found != entry.checksum_after:
+            return self._supersede(entry, found)
+        else:
+            resource.write(key, context, self._state_backup(entry))
+            if state_checksum(resource.read(key, context)) != entry.checksum:
+                raise ChaosRestoreError(f"journal entry {entry.id}: restored state of {entry.path} does not match")
+            outcome = "restored"
+        return self._close(entry, outcome, found)
+
+    def _state_backup(self, entry: JournalEntry) -> Any:
+        if entry.checksum is None:
+            return None
+        backup = self.backups_dir / entry.id
+        if not backup.exists():
+            raise ChaosRestoreError(f"journal entry {entry.id}: backup of {entry.path} is missing under {backup}")
+        data = backup.read_bytes()
+        if sha256_bytes(data) != entry.checksum:
+            raise ChaosRestoreError(f"journal entry {entry.id}: checksum of the backup of {entry.path} does not match")
+        return json.loads(data)
+
+    def _close(self, entry: JournalEntry, outcome: Outcome, found: str | None) -> RestoreResult:
         self._write_event(entry.id, "restored", {"id": entry.id, "path": entry.path, "outcome": outcome})
         self._drop_backup(entry.id)
         log.info("chaos journal: %s %s (%s)", outcome, entry.path, entry.op)
@@ -305,6 +374,16 @@ class Journal:
                 remove(backup)
                 pruned.append(name)
         return pruned
+
+
+def canonical_json(state: Any) -> bytes:
+    """The one serialization a state's checksum is taken over (sorted keys, no spaces)."""
+    return json.dumps(state, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def state_checksum(state: Any) -> str | None:
+    """SHA-256 of a state's canonical JSON; None for an absent state."""
+    return None if state is None else sha256_bytes(canonical_json(state))
 
 
 def _temp_of(entry: JournalEntry, target: StoragePath) -> StoragePath:

@@ -176,10 +176,14 @@ class JournalEntry:
     ``checksum`` is the SHA-256 of the original (None: the file did not exist), ``checksum_after``
     the SHA-256 the fault left (None: the file was removed), ``mode`` the original's permission bits.
     ``path`` is absolute (or a full URL), so it means the same thing from any working directory.
+    For ``op="state"`` (outside state such as an MLflow alias or Feast online rows) ``path`` is
+    ``<resource>:<key>``, ``resource`` names the :class:`StateResource` that reads and writes it,
+    ``context`` is what that resource needs to reach it again (a repo path, a tracking URI), and the
+    checksums are of the state's canonical JSON.
     """
 
     id: str
-    op: str  # "rewrite" | "move"
+    op: str  # "rewrite" | "move" | "state"
     path: str
     checksum: str | None
     checksum_after: str | None = None
@@ -189,6 +193,8 @@ class JournalEntry:
     run_id: str | None = None
     task_id: str | None = None
     created: float = 0.0
+    resource: str | None = None
+    context: dict[str, Any] | None = None
 
     _FIELDS: ClassVar[tuple[str, ...]] = (
         "id",
@@ -202,6 +208,8 @@ class JournalEntry:
         "run_id",
         "task_id",
         "created",
+        "resource",
+        "context",
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -217,12 +225,70 @@ class JournalEntry:
         return cls(**{k: data[k] for k in cls._FIELDS if k in data})
 
 
+class StateResource(Protocol):
+    """Outside state a fault changes that is not a file: an MLflow alias, Feast online rows, a registry object.
+
+    States are JSON-safe values (None: absent). ``name`` is a registered resource name (see
+    :func:`register_state_resource`), so a restore in another process (the CLI, a teardown) can find
+    the resource again from the journal entry alone, with the entry's ``context``.
+    """
+
+    name: str
+
+    def read(self, key: str, context: dict[str, Any]) -> Any:
+        """The current state of ``key`` (JSON-safe; None when absent)."""
+        ...
+
+    def write(self, key: str, context: dict[str, Any], state: Any) -> None:
+        """Make ``key`` hold ``state`` (None: remove it)."""
+        ...
+
+
+_STATE_RESOURCES: dict[str, Callable[[], StateResource]] = {}
+_STATE_RESOURCE_MODULES: dict[str, str] = {}  # resource-name prefix -> module that registers it when imported
+
+
+def register_state_resource(name: str, factory: Callable[[], StateResource]) -> None:
+    """Make the resource ``name`` restorable: ``factory`` builds it (cheaply; clients are made in read/write)."""
+    _STATE_RESOURCES[name] = factory
+
+
+def register_state_module(prefix: str, module: str) -> None:
+    """Resources named ``<prefix>...`` are registered by importing ``module`` (imported only on restore)."""
+    _STATE_RESOURCE_MODULES[prefix] = module
+
+
+def state_resource(name: str) -> StateResource:
+    """The registered resource ``name``, importing the module that registers it when needed."""
+    if name not in _STATE_RESOURCES:
+        import importlib
+
+        for prefix, module in _STATE_RESOURCE_MODULES.items():
+            if name.startswith(prefix):
+                importlib.import_module(module)
+    try:
+        return _STATE_RESOURCES[name]()
+    except KeyError:
+        raise ChaosInjectionError(
+            f"journal: no state resource {name!r} is registered; known: {', '.join(sorted(_STATE_RESOURCES)) or 'none'}"
+        ) from None
+
+
 class MutationJournal(Protocol):
     """What faults need of a journal (``experiment.journal.Journal`` implements it): journal first, then mutate."""
 
     def rewrite(self, path: Any, transform: Callable[[bytes], bytes], **labels: str | None) -> JournalEntry: ...
 
     def move_aside(self, path: Any, **labels: str | None) -> JournalEntry: ...
+
+    def change_state(
+        self,
+        resource: StateResource,
+        key: str,
+        context: dict[str, Any],
+        transform: Callable[[Any], Any],
+        **labels: str | None,
+    ) -> JournalEntry: ...
 
     def entries(self, **match: str | None) -> list[JournalEntry]: ...
 

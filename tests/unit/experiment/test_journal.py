@@ -366,3 +366,76 @@ def test_defect_6_a_crash_during_restore_leaves_no_half_file(tmp_path, monkeypat
     [result] = journal.restore()
     assert result.outcome == "restored" and target.read_bytes() == original
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------- outside state (aliases, online rows)
+class _AliasFile:
+    """A tiny real state resource: aliases kept in a JSON file (``context["file"]``), one key per alias."""
+
+    name = "test.alias"
+
+    def read(self, key, context):
+        import json
+        from pathlib import Path
+
+        path = Path(context["file"])
+        return json.loads(path.read_text()).get(key) if path.exists() else None
+
+    def write(self, key, context, state):
+        import json
+        from pathlib import Path
+
+        path = Path(context["file"])
+        data = json.loads(path.read_text()) if path.exists() else {}
+        if state is None:
+            data.pop(key, None)
+        else:
+            data[key] = state
+        path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def alias_file(tmp_path):
+    from airflow_chaos.faults.base import register_state_resource
+
+    register_state_resource(_AliasFile.name, _AliasFile)
+    path = tmp_path / "aliases.json"
+    path.write_text('{"champion": {"version": 3}}')
+    return path
+
+
+def test_state_change_is_journaled_and_restored(tmp_path, alias_file):
+    journal = Journal(tmp_path / "journal")
+    context = {"file": str(alias_file)}
+    entry = journal.change_state(_AliasFile(), "champion", context, lambda s: {"version": 1}, run_id="r")
+    assert entry.op == "state" and entry.path == "test.alias:champion" and entry.context == context
+    assert _AliasFile().read("champion", context) == {"version": 1}
+    [result] = Journal(tmp_path / "journal").restore()  # a fresh journal object: found by name, not instance
+    assert result.outcome == "restored"
+    assert _AliasFile().read("champion", context) == {"version": 3}
+    assert not (tmp_path / "journal" / "backups" / entry.id).exists()
+
+
+def test_state_moved_by_someone_else_since_is_superseded(tmp_path, alias_file):
+    journal = Journal(tmp_path / "journal")
+    context = {"file": str(alias_file)}
+    journal.change_state(_AliasFile(), "champion", context, lambda s: {"version": 1})
+    _AliasFile().write("champion", context, {"version": 4})  # a deployment moved the alias since
+    assert [r.outcome for r in journal.restore()] == ["superseded"]
+    assert _AliasFile().read("champion", context) == {"version": 4}
+
+
+def test_state_created_by_a_fault_is_removed_on_restore(tmp_path, alias_file):
+    journal = Journal(tmp_path / "journal")
+    context = {"file": str(alias_file)}
+    journal.change_state(_AliasFile(), "challenger", context, lambda s: {"version": 9})
+    journal.restore()
+    assert _AliasFile().read("challenger", context) is None
+
+
+def test_an_unknown_state_resource_is_a_clear_error(tmp_path):
+    from airflow_chaos.exceptions import ChaosInjectionError
+    from airflow_chaos.faults.base import state_resource
+
+    with pytest.raises(ChaosInjectionError, match="no state resource 'nope.x'"):
+        state_resource("nope.x")
