@@ -147,9 +147,28 @@ def run_family(dag_runner, name: str, expect: list[dict], variant: str):
     return dag_runner.run(path, dag_id)
 
 
-def test_the_template_renders_valid_python():
+def test_the_template_renders_the_dag_each_family_needs():
+    from airflow_chaos.faults import FaultContext
+    from airflow_chaos.operators.chaos import armed_faults
+
     for name, family in FAMILIES.items():
-        compile(dag_source(f"chaos_family_{name}", family, [*family.detect, *family.other]), name, "exec")
+        expect = [*family.detect, *family.other]
+        namespace: dict = {}
+        exec(compile(dag_source(f"chaos_family_{name}", family, expect), name, "exec"), namespace)
+        dag = namespace["family"]()
+        assert dag.dag_id == f"chaos_family_{name}"
+        assert sorted(dag.task_ids) == ["assert_detected", "produce", "validate"], name
+        assert dag.get_task("validate").upstream_task_ids == {"produce"}, name
+        assert dag.get_task("assert_detected").upstream_task_ids == {"validate"}, name
+        armed = armed_faults(dag.get_task("produce"))
+        assert tuple(f.kind for f in armed) == family.kinds, name
+        assert namespace["EXPECT"] == expect and dag.get_task("validate").expect == expect, name
+        orders = namespace["orders"]()
+        assert orders.shape == (1000, 5), name
+        for fault in armed:  # the data has every column the family's faults need
+            ctx = FaultContext(seed=7)
+            fault.apply(orders, ctx)
+            assert ctx.changes.get("rows_affected", 0) > 0, f"{name}: {fault.describe()} changed nothing"
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))

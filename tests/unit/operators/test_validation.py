@@ -100,12 +100,25 @@ def test_init_reads_nothing():
     assert op.uses_gx and op.expect == "/nowhere/suite.json"
 
 
-def test_check_expect_accepts_every_documented_form(gx):
-    suite = gx.ExpectationSuite(name="s")
-    for expect in (NOT_NULL_QTY, [NOT_NULL_QTY, PRICE_MEAN], gx.expectations.ExpectColumnToExist(column="a"), suite):
-        check_expect(expect, "validate")
-    check_expect("suite.json", "validate")
-    check_expect({"expectations": [NOT_NULL_QTY]}, "validate")
+def test_check_expect_accepts_every_documented_form(gx, orders, tmp_path):
+    suite = gx.ExpectationSuite(name="s", expectations=[gx.expectations.ExpectColumnToExist(column="qty")])
+    suite_file = tmp_path / "suite.json"
+    suite_file.write_text(json.dumps(suite.to_json_dict()))
+    forms = [  # each documented form of expect=, and the checks it runs on the orders
+        (NOT_NULL_QTY, ["expect_column_values_to_not_be_null:qty"]),
+        ([NOT_NULL_QTY, PRICE_MEAN], ["expect_column_values_to_not_be_null:qty", "expect_column_mean_to_be_between:price"]),
+        (gx.expectations.ExpectColumnToExist(column="price"), ["expect_column_to_exist:price"]),
+        (suite, ["expect_column_to_exist:qty"]),
+        (str(suite_file), ["expect_column_to_exist:qty"]),
+        ({"expectations": [NOT_NULL_QTY]}, ["expect_column_values_to_not_be_null:qty"]),
+    ]
+    for expect, checks in forms:
+        assert check_expect(expect, "validate") is None
+        detections = ValidateDataOperator(task_id="validate", data=orders, expect=expect).execute(fake_context())
+        assert [(d["check"], d["passed"]) for d in detections] == [(c, True) for c in checks], expect
+    for undocumented in (42, {"column": "qty"}, [NOT_NULL_QTY, None]):
+        with pytest.raises(ChaosConfigError, match="^validate: field 'expect"):
+            check_expect(undocumented, "validate")
 
 
 # ---------------------------------------------------------------------- execute with real GX
