@@ -7,6 +7,7 @@ same entry point directly so every branch is exercised (and counted) quickly.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -96,13 +97,14 @@ def test_restore_defaults_to_the_configured_journal(tmp_path, capsys, monkeypatc
 
 
 # ---------------------------------------------------------------------- report
-def test_report_without_a_report_exits_1(capsys):
+def test_report_without_a_report_exits_2(capsys):
     from tests.harness import _migrate
 
     _migrate()  # a real, empty metadata DB: the query runs and finds nothing
-    assert cli.main(["report", "no_such_dag"]) == 1
+    assert cli.main(["report", "no_such_dag"]) == 2
     captured = capsys.readouterr()
-    assert captured.err.strip() == "no chaos_report found for dag 'no_such_dag'"
+    assert captured.err.startswith("airflow-chaos report: no chaos_report found for dag 'no_such_dag'")
+    assert len(captured.err.strip().splitlines()) == 1
     assert captured.out == ""
 
 
@@ -125,3 +127,51 @@ def test_report_prints_the_table_and_writes_json(tmp_path, capsys, monkeypatch):
     assert "DETECTED" in out[3] and out[-2] == "resilience score: 100% (1 injected, 1 DETECTED)"
     assert out[-1] == f"report written to {output}"
     assert json.loads(output.read_text()) == report.to_json()
+
+
+# ---------------------------------------------------------------------- a first miss (issue #8 item 10)
+# Without the right AIRFLOW_HOME, `report` ended in a 63-line `no such table: xcom` traceback and
+# `restore` silently created ~/airflow. Both now print one line naming AIRFLOW_HOME (and the
+# Makefile's .airflow/) and exit 2. HOME points at a temporary directory, so that ~/airflow is one
+# the test can watch.
+@pytest.fixture
+def no_airflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No AIRFLOW_HOME, no DB URL or journal path in the environment, and a HOME without ``airflow/``."""
+    for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CHAOS__JOURNAL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_issue8_item10_report_without_airflow_home_is_one_line_naming_it(no_airflow_home, capsys):
+    assert cli.main(["report", "chaos_quickstart"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    line = _one_line(err)
+    assert "AIRFLOW_HOME" in line and ".airflow/" in line
+    assert "Traceback" not in line and "no such table" not in line
+    assert not (no_airflow_home / "airflow").exists()
+
+
+def test_issue8_item10_restore_without_airflow_home_creates_no_home(no_airflow_home, capsys):
+    assert cli.main(["restore"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    line = _one_line(err)
+    assert "AIRFLOW_HOME" in line and "--journal" in line and ".airflow/" in line
+    assert not (no_airflow_home / "airflow").exists()
+
+
+def test_restore_with_an_explicit_journal_needs_no_airflow_home(no_airflow_home, capsys):
+    assert cli.main(["restore", "--journal", str(no_airflow_home / "journal")]) == 0
+
+    assert "0 mutation(s) restored" in capsys.readouterr().out
+    assert not (no_airflow_home / "airflow").exists()
