@@ -20,10 +20,15 @@ Faults follow the task's context: requests from asyncio tasks are covered, but t
 starts itself do not inherit context variables; submit work as ``pool.submit(contextvars.copy_context().run,
 fn, ...)`` to keep it under the task's faults (this is also what keeps concurrent tasks isolated).
 
-With ``proxy=True``, in-process clients that honour ``HTTP_PROXY`` (``requests``, httpx clients
-created while the task runs) also go through the proxy; their requests are decided once, by the
-proxy, and HTTPS ones (tunnelled with ``CONNECT``) then only see latency, reset and blackhole faults.
-The proxy variables are process-wide: keep ``proxy=True`` for tasks that call out from subprocesses.
+With ``proxy=True``, the loopback fault proxy serves the armed task's child processes only: a
+process started with ``subprocess`` in the task's context (a ``BashOperator``'s command, ``curl``,
+``PythonVirtualenvOperator``) gets ``HTTP_PROXY``/``HTTPS_PROXY`` (both cases) =
+``http://chaos:<token>@127.0.0.1:<port>`` and no ``NO_PROXY``; ``os.environ`` is never changed, so
+other threads of the worker and the task's own in-process clients (already covered by the injector)
+do not go through it. The proxy answers ``407`` to anyone without the task's random credential.
+:func:`~airflow_chaos.faults.http_proxy.proxy_env` builds the same environment by hand (``os.exec*``).
+HTTPS from a child is tunnelled with ``CONNECT`` (port 443, or a port the fault's ``host`` names) and
+only sees latency, reset and blackhole faults. See :mod:`airflow_chaos.faults.http_proxy`.
 
 HTTP faults are ``recoverable`` (retries may absorb them) and declare the signals ``api``, ``volume``
 and ``completeness``: a task that swallows the error and returns nothing is caught by a row-count check.
@@ -57,7 +62,8 @@ class HttpFault(Fault):
     rate: float = Field(default=1.0, ge=0, le=1, description="Chance that a matching request is faulted.")
     first_n: int | None = Field(default=None, ge=1, description="Fault only the first N matching requests.")
     proxy: bool = Field(
-        default=False, description="Also start the loopback fault proxy and set HTTP(S)_PROXY for child processes."
+        default=False,
+        description="Also start the loopback fault proxy for the task's child processes (HTTP(S)_PROXY in their env).",
     )
 
     def effect(self) -> Effect:

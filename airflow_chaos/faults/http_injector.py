@@ -31,7 +31,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -201,6 +201,8 @@ class Proxy(Protocol):
     @property
     def url(self) -> str: ...
 
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]: ...
+
     def start(self) -> str: ...
 
     def stop(self) -> None: ...
@@ -252,8 +254,8 @@ def arm(rule: Rule, key: tuple[Any, ...], *, proxy: ProxyFactory | None = None) 
     """Arm ``rule`` for the current context; rules armed with the same ``key`` share one injector.
 
     A different key (a nested armed task) gets a fresh injector that shadows the outer one until it
-    exits. With a ``proxy`` factory (``FaultProxy``) the loopback fault proxy is started for child
-    processes, unless the injector already has one.
+    exits. With a ``proxy`` factory (``FaultProxy``) the loopback fault proxy is started for the
+    child processes started in this context, unless the injector already has one.
     """
     install()
     current = _ACTIVE.get()
