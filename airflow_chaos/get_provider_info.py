@@ -23,6 +23,7 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                     "airflow_chaos.operators.validation",
                     "airflow_chaos.operators.api",
                     "airflow_chaos.operators.restore",
+                    "airflow_chaos.operators.inject",
                 ],
             }
         ],

@@ -14,6 +14,7 @@ _EXPORTS = {
     "chaos": "airflow_chaos.operators.chaos",
     "ChaosArm": "airflow_chaos.operators.chaos",
     "ChaosRestoreOperator": "airflow_chaos.operators.restore",
+    "InjectFaultOperator": "airflow_chaos.operators.inject",
 }
 
 __all__ = sorted(_EXPORTS)
