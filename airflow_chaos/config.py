@@ -2,13 +2,23 @@
 
 ``enabled`` is read on every armed call, so it has a fast path: the environment variable is looked
 up each time (microseconds) and Airflow's config only once per distinct value of it.
+
+The other settings are read once per armed task into one validated model, :class:`ChaosSettings`,
+in the order of DESIGN §5: the environment guard's two settings first (:func:`read_environment`),
+then the rest (:func:`read_settings`). An invalid value is a :class:`ChaosConfigError` naming the
+setting, e.g. ``[chaos] max_injections_per_run: invalid integer 'ten'``; the chaos wrapper records it
+as an INJECTION_ERROR of every armed fault and runs the task untouched.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.experiment.safety import DEFAULT_ALLOWED_ENVIRONMENTS
 
 SECTION = "chaos"
@@ -43,28 +53,176 @@ def get(option: str, fallback: str) -> str:
     return str(_conf().get(SECTION, option, fallback=fallback))
 
 
+# ---------------------------------------------------------------------- the settings, validated
+# option -> its default, as Airflow's config holds it (a string)
+DEFAULTS: dict[str, str] = {
+    "environment": "dev",
+    "allowed_environments": ",".join(DEFAULT_ALLOWED_ENVIRONMENTS),
+    "max_injections_per_run": "100",
+    "seed": "",
+    "journal_path": "",
+    "allowed_paths": "",
+}
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return value  # pydantic names the type
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value.strip())
+    except ValueError:  # not digits, or more digits than Python converts
+        raise ValueError(f"invalid integer {_short(value)}") from None
+
+
+class EnvironmentSettings(BaseModel):
+    """The environment guard's settings (DESIGN §5.3), validated before any other setting."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    environment: str = DEFAULTS["environment"]
+    allowed_environments: tuple[str, ...] = DEFAULT_ALLOWED_ENVIRONMENTS
+
+    _split = field_validator("allowed_environments", mode="before")(_comma_list)
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @property
+    def environment_allowed(self) -> bool:
+        return self.environment in self.allowed_environments
+
+
+class ChaosSettings(EnvironmentSettings):
+    """Every ``[chaos]`` setting but ``enabled``, validated (environment variables ``AIRFLOW__CHAOS__<NAME>``).
+
+    - ``environment`` / ``allowed_environments``: the environment guard (comma-separated list).
+    - ``max_injections_per_run``: blast radius, an integer >= 0.
+    - ``seed``: the experiment seed of wrappers that give none, an integer; empty means per-run seeds.
+    - ``journal_path``: where mutations are journaled (a path or URL); empty means
+      ``$AIRFLOW_HOME/chaos/journal`` (:attr:`journal_root`).
+    - ``allowed_paths``: comma-separated roots (absolute paths or URLs) that file faults may touch;
+      empty (the default) adds no restriction. Path confinement itself is enforced where files are faulted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_injections_per_run: int = 100
+    seed: int | None = None
+    journal_path: str = ""
+    allowed_paths: tuple[str, ...] = ()
+
+    _max = field_validator("max_injections_per_run", mode="before")(_integer)
+    _paths = field_validator("allowed_paths", mode="before")(_comma_list)
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else _integer(value)
+
+    @field_validator("max_injections_per_run")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"must be >= 0, got {value}")
+        return value
+
+    @field_validator("journal_path", mode="before")
+    @classmethod
+    def _strip_path(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("allowed_paths")
+    @classmethod
+    def _roots(cls, roots: tuple[str, ...]) -> tuple[str, ...]:
+        for root in roots:
+            if not (os.path.isabs(root) or "://" in root):
+                raise ValueError(f"{_short(root)} is neither an absolute path nor a URL")
+        return roots
+
+    @property
+    def journal_root(self) -> str:
+        """``journal_path``, or ``$AIRFLOW_HOME/chaos/journal`` when it is empty."""
+        return _journal_root(self.journal_path)
+
+
+_Settings = TypeVar("_Settings", bound=EnvironmentSettings)
+
+
+def _validated(model: type[_Settings], options: dict[str, str]) -> _Settings:
+    try:
+        return model.model_validate(options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"[{SECTION}] {err['loc'][0] if err['loc'] else 'settings'}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise ChaosConfigError(f"invalid chaos settings (airflow.cfg or AIRFLOW__CHAOS__*): {problems}") from None
+
+
+def read_options(names: Iterable[str] = tuple(DEFAULTS)) -> dict[str, str]:
+    """The raw ``[chaos]`` options ``names`` from Airflow's config (environment variables included), read once."""
+    return {name: get(name, DEFAULTS[name]) for name in names}
+
+
+def read_environment(options: dict[str, str] | None = None) -> EnvironmentSettings:
+    """The environment guard's settings; raises ChaosConfigError naming an invalid one."""
+    names = ("environment", "allowed_environments")
+    raw = {n: options[n] for n in names} if options is not None else read_options(names)
+    return _validated(EnvironmentSettings, raw)
+
+
+def read_settings(options: dict[str, str] | None = None) -> ChaosSettings:
+    """Every setting, validated; raises ChaosConfigError naming each invalid setting."""
+    return _validated(ChaosSettings, options if options is not None else read_options())
+
+
+def _partial(name: str) -> ChaosSettings:
+    """The settings with only ``name`` read (the others at their defaults): one accessor, one option."""
+    return _validated(ChaosSettings, read_options((name,)))
+
+
 def environment() -> str:
-    return get("environment", "dev").strip()
+    return _partial("environment").environment
 
 
 def allowed_environments() -> tuple[str, ...]:
-    raw = get("allowed_environments", ",".join(DEFAULT_ALLOWED_ENVIRONMENTS))
-    return tuple(e.strip() for e in raw.split(",") if e.strip())
+    return _partial("allowed_environments").allowed_environments
 
 
 def max_injections_per_run() -> int:
-    return int(get("max_injections_per_run", "100"))
+    return _partial("max_injections_per_run").max_injections_per_run
 
 
 def default_seed() -> int | None:
     """``[chaos] seed``: the experiment seed of wrappers that give none; empty means per-run seeds."""
-    raw = get("seed", "").strip()
-    return int(raw) if raw else None
+    return _partial("seed").seed
+
+
+def allowed_paths() -> tuple[str, ...]:
+    """``[chaos] allowed_paths``: the roots file faults may touch; empty (the default) means no extra restriction."""
+    return _partial("allowed_paths").allowed_paths
 
 
 def journal_root() -> str:
     """``[chaos] journal_path``; defaults to ``$AIRFLOW_HOME/chaos/journal``."""
-    configured = get("journal_path", "").strip()
+    return _journal_root(get("journal_path", "").strip())
+
+
+def _journal_root(configured: str) -> str:
     if configured:
         return configured
     home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")

@@ -2,8 +2,10 @@
 
 Injections (what a fault did) and Detections (what a check saw) travel between tasks as JSON XCom
 (``to_json``) and are read back with ``model_validate``; verdicts and scorecards are computed from
-them. Everything above builds on this module, so it imports nothing from ``airflow_chaos`` except
-:mod:`airflow_chaos.exceptions`, and never Airflow (DESIGN §2).
+them. ``to_json`` is the one way out, and it redacts (:mod:`airflow_chaos.redaction`): URL userinfo
+and query values, values under sensitive names; the Airflow layer adds Airflow's secrets masker.
+Everything above builds on this module, so it imports nothing from ``airflow_chaos`` except
+:mod:`airflow_chaos.exceptions` and :mod:`airflow_chaos.redaction`, and never Airflow (DESIGN §2).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from airflow_chaos.exceptions import ChaosConfigError
+from airflow_chaos.redaction import redact_json
 
 # ---------------------------------------------------------------------- the signal vocabulary (DESIGN §1)
 SIGNALS: tuple[str, ...] = (
@@ -79,7 +82,12 @@ class FaultLike(Protocol):
 
 
 class Injection(BaseModel):
-    """The receipt of one fault applied (or deliberately not applied)."""
+    """The receipt of one fault applied (or deliberately not applied).
+
+    ``effective`` is False for a fault that went in but changed nothing (an empty table, an all-null
+    column, a fraction that rounds down to 0 rows): ``reason`` then says why, and the verdict is
+    SKIPPED, never SILENT. ``reason`` also says why a fault was not injected at all (status SKIPPED).
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -89,6 +97,7 @@ class Injection(BaseModel):
     signals: list[str]
     recoverable: bool = False
     status: InjectionStatus
+    effective: bool = True
     reason: str | None = None
     target: str = "task"
     dag_id: str = ""
@@ -120,8 +129,15 @@ class Injection(BaseModel):
     def applied(self) -> bool:
         return self.status is InjectionStatus.INJECTED
 
+    @property
+    def changed_nothing(self) -> bool:
+        """Injected, but nothing changed: ``effective`` is False, or an armed fault recorded ``effective=False``
+        in its changes because it never triggered (an HTTP rule no request matched)."""
+        return not self.effective or self.changes.get("effective") is False
+
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The record as JSON, redacted (:func:`~airflow_chaos.redaction.redact_json`)."""
+        return redact_json(self.model_dump(mode="json"))
 
 
 # ---------------------------------------------------------------------- the detection record
@@ -147,4 +163,5 @@ class Detection(BaseModel):
         return list(validate_signals(value, "Detection.signals"))
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The record as JSON, redacted (:func:`~airflow_chaos.redaction.redact_json`)."""
+        return redact_json(self.model_dump(mode="json"))

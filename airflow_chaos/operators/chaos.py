@@ -13,6 +13,7 @@ injection records are pushed as the ``chaos_injections`` XCom, also when the tas
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -235,6 +236,8 @@ class ArmedRun:
     context: Any
     arm: ChaosArm
     items: list[_Armed] = field(default_factory=list)
+    # The [chaos] settings this task read (None until read, or when invalid or the environment is not allowed).
+    chaos_settings: config.ChaosSettings | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         ti = self.context["ti"]
@@ -249,19 +252,36 @@ class ArmedRun:
     def log(self) -> Any:
         return self.task.log
 
-    def _settings(self) -> SafetySettings:
-        return SafetySettings(
-            enabled=True,
-            environment=config.environment(),
-            allowed_environments=config.allowed_environments(),
+    def _settings(self) -> tuple[SafetySettings, int | None, str | None]:
+        """Read ``[chaos]`` once, in the order of DESIGN §5: the environment guard, then the rest.
+
+        Returns the safety settings, the experiment seed and the error of an invalid setting. In an
+        environment that is not allowed the guard decides first (every fault SKIPPED) and the other
+        settings are not validated. An invalid setting is an error of every armed fault of this task
+        (INJECTION_ERROR naming the setting): nothing is injected and the task runs untouched.
+        """
+        safety = SafetySettings(enabled=True)
+        try:
+            options = config.read_options()
+            guard = config.read_environment(options)
+            safety = SafetySettings(
+                enabled=True, environment=guard.environment, allowed_environments=guard.allowed_environments
+            )
+            if not guard.environment_allowed:
+                return safety, self.arm.seed, None
+            self.chaos_settings = settings = config.read_settings(options)
+        except ChaosConfigError as exc:
+            return safety, self.arm.seed, str(exc)
+        safety = dataclasses.replace(
+            safety,
             kill_switch=config.kill_switch_on(),
-            max_injections_per_run=config.max_injections_per_run(),
+            max_injections_per_run=settings.max_injections_per_run,
             injections_so_far=_count_run_injections(self.context, self.task_id),
         )
+        return safety, self.arm.seed if self.arm.seed is not None else settings.seed, None
 
     def _decide(self) -> None:
-        settings = self._settings()
-        experiment_seed = self.arm.seed if self.arm.seed is not None else config.default_seed()
+        settings, experiment_seed, settings_error = self._settings()
         injected = 0
         for index, armed_fault in enumerate(self.arm.faults):
             seed = injection_seed(experiment_seed, self.dag_id, self.run_id, self.task_id, index, self.map_index)
@@ -270,12 +290,12 @@ class ArmedRun:
                 settings, probability=self.arm.probability, draw=draw, dry_run=self.arm.dry_run, injected_here=injected
             )
             injected += decision.inject
-            fault, error = self._render(armed_fault)
+            fault, error = (armed_fault, settings_error) if settings_error else self._render(armed_fault)
             if error is not None:
                 injection = self._injection(fault, InjectionStatus.ERROR, index, seed=seed, error=error)
             else:
                 injection = self._injection(fault, decision.status, index, seed=seed, reason=decision.reason)
-            if decision.status is InjectionStatus.DRY_RUN:
+            if injection.status is InjectionStatus.DRY_RUN:
                 injection.changes["would_inject"] = fault.describe()
             self.items.append(_Armed(fault, injection, self._fault_context(injection)))
             self.log.info(

@@ -140,3 +140,70 @@ def test_allowed_environments_and_limits(monkeypatch):
     assert config.default_seed() == 42
     monkeypatch.setenv("AIRFLOW__CHAOS__SEED", "")
     assert config.default_seed() is None
+
+
+# ---------------------------------------------------------------------- issue #8 item 3: settings read and validated once
+def test_settings_are_read_once_into_one_validated_model(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHAOS__ENVIRONMENT", " staging ")
+    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_ENVIRONMENTS", "staging, qa")
+    monkeypatch.setenv("AIRFLOW__CHAOS__MAX_INJECTIONS_PER_RUN", " 5 ")
+    monkeypatch.setenv("AIRFLOW__CHAOS__SEED", "-3")
+    monkeypatch.setenv("AIRFLOW__CHAOS__JOURNAL_PATH", "/srv/chaos/journal")
+    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", "/data/lake, s3://bucket/staging ,,")
+    settings = config.read_settings()
+    assert settings == config.ChaosSettings(
+        environment="staging",
+        allowed_environments=("staging", "qa"),
+        max_injections_per_run=5,
+        seed=-3,
+        journal_path="/srv/chaos/journal",
+        allowed_paths=("/data/lake", "s3://bucket/staging"),
+    )
+    assert settings.environment_allowed and settings.journal_root == "/srv/chaos/journal"
+    assert config.allowed_paths() == ("/data/lake", "s3://bucket/staging")
+
+
+def test_settings_defaults(monkeypatch):
+    for name in ("ENVIRONMENT", "ALLOWED_ENVIRONMENTS", "MAX_INJECTIONS_PER_RUN", "SEED", "ALLOWED_PATHS"):
+        monkeypatch.delenv(f"AIRFLOW__CHAOS__{name}", raising=False)
+    settings = config.read_settings()
+    assert (settings.environment, settings.allowed_environments) == ("dev", ("dev", "test", "staging"))
+    assert (settings.max_injections_per_run, settings.seed, settings.allowed_paths) == (100, None, ())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MAX_INJECTIONS_PER_RUN", "ten", "[chaos] max_injections_per_run: invalid integer 'ten'"),
+        ("MAX_INJECTIONS_PER_RUN", "1.5", "[chaos] max_injections_per_run: invalid integer '1.5'"),
+        ("MAX_INJECTIONS_PER_RUN", "-1", "[chaos] max_injections_per_run: must be >= 0, got -1"),
+        ("MAX_INJECTIONS_PER_RUN", "", "[chaos] max_injections_per_run: invalid integer ''"),
+        ("SEED", "abc", "[chaos] seed: invalid integer 'abc'"),
+        ("SEED", "9" * 5000, "[chaos] seed: invalid integer '999"),
+        ("ALLOWED_PATHS", "data/lake", "[chaos] allowed_paths: 'data/lake' is neither an absolute path nor a URL"),
+    ],
+)
+def test_an_invalid_setting_is_a_config_error_naming_it(monkeypatch, name, value, message):
+    from airflow_chaos.exceptions import ChaosConfigError
+
+    monkeypatch.setenv(f"AIRFLOW__CHAOS__{name}", value)
+    with pytest.raises(ChaosConfigError) as raised:
+        config.read_settings()
+    assert message in str(raised.value)
+    assert len(str(raised.value)) < 400
+
+
+def test_every_invalid_setting_is_named_at_once(monkeypatch):
+    from airflow_chaos.exceptions import ChaosConfigError
+
+    monkeypatch.setenv("AIRFLOW__CHAOS__MAX_INJECTIONS_PER_RUN", "ten")
+    monkeypatch.setenv("AIRFLOW__CHAOS__SEED", "abc")
+    with pytest.raises(ChaosConfigError, match=r"max_injections_per_run: invalid integer 'ten'.*seed: invalid integer 'abc'"):
+        config.read_settings()
+
+
+def test_the_environment_guard_reads_only_the_environment(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHAOS__ENVIRONMENT", "production")
+    monkeypatch.setenv("AIRFLOW__CHAOS__SEED", "abc")
+    guard = config.read_environment()
+    assert guard.environment == "production" and not guard.environment_allowed
