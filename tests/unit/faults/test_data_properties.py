@@ -1,4 +1,10 @@
-"""Property tests: table faults over random tables and parameters never crash, honour fractions and the cap."""
+"""Property tests: table faults over random tables and parameters never crash, honour fractions and the cap.
+
+Counts are exact, not just bounded: a fault with ``fraction=f`` under the cap ``c`` touches
+``floor(min(f, c) * rows)`` rows (``bounded_count``), or every eligible (non-null) row when fewer
+are eligible, and the output differs from the input in those rows; a fault that changed nothing
+fails here.
+"""
 
 from __future__ import annotations
 
@@ -100,6 +106,44 @@ def cap_count(fraction: float, rows: int) -> int:
     return math.floor(fraction * rows + 1e-9)
 
 
+def column_of(table: Any, name: str) -> pd.Series:
+    return snapshot(table)[name]
+
+
+def valid_count(table: Any, name: str) -> int:
+    return int(column_of(table, name).notna().sum())
+
+
+def changed_cells(before: pd.Series, after: pd.Series) -> int:
+    """Rows whose value differs (a null and a null are equal)."""
+    same = (before.astype(object) == after.astype(object)) | (before.isna() & after.isna())
+    return int((~same).sum())
+
+
+def expected_fraction_rows(fault: Any, table: Any, cap: float) -> int:
+    """Rows a fraction fault acts on: the capped fraction of all rows, drawn among the non-null ones."""
+    return min(cap_count(min(fault.fraction, cap), num_rows(table)), valid_count(table, fault.column))
+
+
+def assert_fraction_fault_changed(fault: Any, table: Any, out: Any, picked: int, affected: int) -> None:
+    before, after = column_of(table, fault.column), column_of(out, fault.column)
+    changed = changed_cells(before, after)
+    if isinstance(fault, faults.InjectNulls):
+        assert int(after.isna().sum()) - int(before.isna().sum()) == picked == affected
+    elif isinstance(fault, faults.OutOfOrderTimestamps):
+        assert affected == (picked if picked >= 2 else 0)  # one cycle through the picked rows: all move
+        assert sorted(after.dropna().tolist()) == sorted(before.dropna().tolist())
+        distinct = before.dropna().nunique() == valid_count(table, fault.column)
+        assert changed == affected if distinct else changed <= affected
+    elif isinstance(fault, faults.CorruptCategories):
+        unchanged_possible = 0 if fault.values is None else int(before.isin(fault.values).sum())
+        assert picked - unchanged_possible <= changed <= picked == affected
+    else:  # OutOfRange: only a value already equal to its replacement can stay as it was
+        values = before.dropna().astype(float)
+        fixed = int((values == 0).sum()) if fault.scale is not None else int(((values - fault.value).abs() <= 1).sum())
+        assert picked - fixed <= changed <= picked == affected
+
+
 @SETTINGS
 @given(table=tables(), fault=fraction_faults, seed=seeds, cap=caps)
 def test_fraction_faults_honour_fraction_and_cap(table: Any, fault: Fault, seed: int, cap: float) -> None:
@@ -108,7 +152,9 @@ def test_fraction_faults_honour_fraction_and_cap(table: Any, fault: Fault, seed:
     out = fault.apply(table, ctx)
     rows = num_rows(table)
     assert type(out) is type(table) and num_rows(out) == rows
-    assert 0 <= ctx.changes["rows_affected"] <= cap_count(min(fault.fraction, cap), rows)  # type: ignore[attr-defined]
+    picked = expected_fraction_rows(fault, table, cap)
+    assert picked <= cap_count(min(fault.fraction, cap), rows)  # type: ignore[attr-defined]
+    assert_fraction_fault_changed(fault, table, out, picked, ctx.changes["rows_affected"])
     assert_untouched(table, before)
 
 
@@ -120,8 +166,27 @@ def test_whole_column_faults_touch_at_most_the_cap(table: Any, fault: Fault, see
     out = fault.apply(table, ctx)
     rows = num_rows(table)
     assert type(out) is type(table) and num_rows(out) == rows
-    assert 0 <= ctx.changes["rows_affected"] <= (rows if cap >= 1 else cap_count(cap, rows))
+    affected = ctx.changes["rows_affected"]
+    assert 0 <= affected <= (rows if cap >= 1 else cap_count(cap, rows))
+    assert affected == expected_whole_column_rows(fault, table, cap, affected)
     assert_untouched(table, before)
+
+
+def expected_whole_column_rows(fault: Fault, table: Any, cap: float, affected: int) -> int:
+    """Rows a whole-column fault acts on: every eligible row, or the capped count of them."""
+    rows = num_rows(table)
+    limit = rows if cap >= 1 else cap_count(cap, rows)
+    if isinstance(fault, (faults.ShiftDistribution, faults.BackdateTimestamps)):
+        return min(limit, valid_count(table, fault.column))
+    if isinstance(fault, faults.SwapColumns):
+        types = [table.schema.field(c).type if isinstance(table, pa.Table) else table[c].dtype for c in ("i", "x")]
+        if types[0] == types[1]:  # the same type: whole rows swap, nulls included
+            return limit
+        frame = snapshot(table)
+        return min(limit, int((frame["i"].notna() & frame["x"].notna()).sum()))
+    # ShuffleRows: a seeded permutation of the scope that is not the identity moves 2 or more rows
+    assert isinstance(fault, faults.ShuffleRows)
+    return affected if limit >= 2 and 2 <= affected <= limit else (0 if limit < 2 else -1)
 
 
 @SETTINGS
@@ -145,6 +210,13 @@ def test_volume_faults_keep_row_counts_sane(table: Any, fault: Fault, seed: int,
         return
     rows, affected = num_rows(table), ctx.changes["rows_affected"]
     assert affected <= cap_count(cap, rows)
+    if isinstance(fault, faults.TruncateRows):
+        assert affected == cap_count(min(1 - fault.keep_fraction, cap), rows)
+    elif isinstance(fault, faults.DuplicateRows):
+        assert affected == cap_count(min(fault.fraction, cap), rows)
+    else:
+        matched = int((column_of(table, "s") == fault.value).sum())
+        assert affected == min(matched, cap_count(cap, rows))
     expected = rows + affected if isinstance(fault, faults.DuplicateRows) else rows - affected
     assert num_rows(out) == expected == ctx.changes["rows_after"]
     assert_untouched(table, before)
