@@ -98,7 +98,9 @@ def test_issue8_item9_report_at_a_logical_date_is_that_runs_report(dag_runner, c
     silent_at = datetime(2031, 3, 2, tzinfo=timezone.utc)
     detected = dag_runner.run(dag_runner.copy(QUICKSTART), "chaos_quickstart", logical_date=detected_at)
     assert detected.verdicts() == {"transform:drop_column": "DETECTED"}
-    silent = dag_runner.run(dag_runner.write("quickstart", _silent_quickstart()), "chaos_quickstart", logical_date=silent_at)
+    silent = dag_runner.run(
+        dag_runner.write("quickstart", _silent_quickstart()), "chaos_quickstart", logical_date=silent_at
+    )
     assert silent.state == "failed" and silent.verdicts() == {"transform:drop_column": "SILENT"}
     capsys.readouterr()
 
