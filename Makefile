@@ -21,7 +21,7 @@ DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen --python $(PYTHON) --extra dev
+	$(UV) sync --frozen --python $(PYTHON) --extra all --extra dev
 	@touch $@
 
 install: $(VENV)/.installed

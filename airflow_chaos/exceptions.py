@@ -29,3 +29,7 @@ class ChaosRestoreError(ChaosError):
 
 class ChaosInjectedFailure(ChaosError):
     """Raised on purpose by a fault (e.g. partial output with ``then="raise"``): the task failed because of chaos."""
+
+
+class ChaosMissingExtra(ChaosError, ImportError):
+    """A fault needs an optional dependency that is not installed; the message names the extra to install."""

@@ -1,9 +1,10 @@
-"""Lazy package attributes: heavy submodules load on first use, so importing a package stays cheap."""
+"""Lazy imports: package attributes that load heavy submodules on first use, and optional extras."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 
@@ -17,3 +18,27 @@ def lazy_getattr(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         return getattr(importlib.import_module(module), name)
 
     return __getattr__
+
+
+#: The optional-dependency extras of the ``airflow-chaos`` package (pyproject ``[project.optional-dependencies]``).
+EXTRAS: tuple[str, ...] = ("mlflow", "feast", "all")
+
+
+def require_extra(module: str, extra: str, needed_by: str = "this fault") -> ModuleType:
+    """Import ``module``, which the ``airflow-chaos[extra]`` extra installs; if it is missing, say which extra.
+
+    Raises :class:`~airflow_chaos.exceptions.ChaosMissingExtra` (an ``ImportError``) naming
+    ``pip install 'airflow-chaos[extra]'``. Call it inside the function that needs the module, never at
+    import time: the heavy libraries stay lazy.
+    """
+    from airflow_chaos.exceptions import ChaosMissingExtra
+
+    if extra not in EXTRAS:
+        raise ValueError(f"unknown extra {extra!r}; allowed: {', '.join(EXTRAS)}")
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ChaosMissingExtra(
+            f"{module!r} is not installed ({needed_by} needs it): "
+            f"pip install 'airflow-chaos[{extra}]' (or 'airflow-chaos[all]' for every optional feature)"
+        ) from exc
