@@ -274,6 +274,9 @@ def state_resource(name: str) -> StateResource:
         ) from None
 
 
+register_state_module("feast.", "airflow_chaos.faults.features")  # Feast online rows and registry views
+
+
 class MutationJournal(Protocol):
     """What faults need of a journal (``experiment.journal.Journal`` implements it): journal first, then mutate."""
 
