@@ -36,6 +36,11 @@ def _no_airflow_home(*also: str) -> bool:
 def _cmd_faults(args: argparse.Namespace) -> int:
     from airflow_chaos.faults import Fault
 
+    if args.markdown:
+        from airflow_chaos.faults.catalogue import catalogue_markdown
+
+        print(catalogue_markdown(), end="")
+        return 0
     for kind, cls in Fault.kinds().items():
         params = ", ".join(cls.model_fields)
         print(f"{kind:<24} signals={','.join(cls.signals):<28} phase={cls.phase:<8} params: {params}")
@@ -177,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="airflow-chaos", description="Chaos engineering for ML pipelines.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("faults", help="list the fault kinds, their signals and parameters")
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the catalogue as Markdown tables: every field with its type and default (the README's catalogue)",
+    )
     p.set_defaults(func=_cmd_faults)
     p = sub.add_parser("schema", help="print the JSON schema of every fault kind")
     p.set_defaults(func=_cmd_kinds_json)

@@ -1,0 +1,44 @@
+"""The Markdown fault catalogue is generated from the models: every kind, every field, its type and default."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from airflow_chaos.faults import Fault
+from airflow_chaos.faults.catalogue import catalogue_markdown, type_label
+
+
+def _rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in catalogue_markdown().splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            rows[cells[1].strip("`")] = cells
+    return rows
+
+
+def test_every_kind_has_one_row_with_every_field_its_signals_and_phase():
+    rows = _rows()
+    assert set(rows) == set(Fault.kinds())
+    for kind, cls in Fault.kinds().items():
+        cells = rows[kind]
+        assert cells[0] == f"`{cls.__name__}`"
+        for name in cls.model_fields:
+            assert f"`{name}: " in cells[2], (kind, name)
+        assert cells[3] == ", ".join(cls.signals)
+        assert cells[4] == cls.phase
+
+
+def test_fields_show_type_and_default_as_python_source():
+    rows = _rows()
+    assert rows["http_timeout"][2].startswith('`seconds: float = 30.0`, `host: str = "*"`')
+    assert '`source: "parquet" \\| "csv" \\| "tsv" \\| "json" \\| "jsonl" \\| None = None`' in rows["swap_format"][2]
+    assert "`values: list[str] \\| None = None`" in rows["corrupt_categories"][2]
+    assert '= "truncated_json" (alias kind)`' in rows["malformed_body"][2]
+    assert rows["drop_column"][2] == "`column: str`, `path: str \\| None = None`"  # required first, shared last
+
+
+def test_type_label():
+    assert type_label(int | None) == "int | None"
+    assert type_label(Literal["MCAR", "MAR"]) == '"MCAR" | "MAR"'
+    assert type_label(list[int] | int) == "list[int] | int"
