@@ -155,7 +155,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         payload = _read_report(args.dag_id, args.run_id, args.logical_date)
     except _NoReport as exc:
         return _fail("report", str(exc))
-    report = ExperimentReport.model_validate(payload)
+    from airflow_chaos.operators.records import redacted
+
+    report = ExperimentReport.model_validate(redacted(payload))  # printed and written: no secret (issue #8)
     print(f"chaos verdicts for {report.dag_id} / {report.run_id}")
     print(report.table())
     for line in explain(report):

@@ -9,7 +9,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_chaos.exceptions import ChaosAssertionFailed, ChaosConfigError
 from airflow_chaos.experiment.verdicts import ExperimentReport, Verdict, build_report
-from airflow_chaos.operators.records import REPORT_KEY, pull_detections, pull_injections
+from airflow_chaos.operators.records import REPORT_KEY, pull_detections, pull_injections, redacted, redacted_text
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -72,8 +72,8 @@ class AssertDetectedOperator(BaseOperator):
         report = build_report(
             injections, detections, _task_states(context, set(ids)), downstream, dag_id=ti.dag_id, run_id=ti.run_id
         )
-        self.log.info("chaos verdicts for %s / %s:\n%s", ti.dag_id, ti.run_id, report.table())
-        payload = report.to_json()
+        self.log.info("chaos verdicts for %s / %s:\n%s", ti.dag_id, ti.run_id, redacted_text(report.table()))
+        payload: dict[str, Any] = redacted(report.to_json())
         ti.xcom_push(REPORT_KEY, payload)
         self._judge(report)
         return payload

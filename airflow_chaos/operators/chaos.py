@@ -24,7 +24,15 @@ from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectedFailure
 from airflow_chaos.experiment.journal import Journal
 from airflow_chaos.experiment.safety import SafetySettings, decide, gate_draw
 from airflow_chaos.faults.base import Fault, FaultContext, injection_seed
-from airflow_chaos.operators.records import INJECTIONS_KEY, map_index_of, pull_injections
+from airflow_chaos.operators.records import (
+    INJECTIONS_KEY,
+    RedactedLog,
+    error_text,
+    map_index_of,
+    pull_injections,
+    push_injections,
+    redact_exception,
+)
 from airflow_chaos.records import Injection, InjectionStatus, utcnow
 
 if TYPE_CHECKING:
@@ -249,8 +257,8 @@ class ArmedRun:
         self.journal = Journal(config.journal_root())
 
     @property
-    def log(self) -> Any:
-        return self.task.log
+    def log(self) -> RedactedLog:
+        return RedactedLog(self.task.log)  # no secret in a chaos log line (issue #8)
 
     def _settings(self) -> tuple[SafetySettings, int | None, str | None]:
         """Read ``[chaos]`` once, in the order of DESIGN §5: the environment guard, then the rest.
@@ -342,11 +350,11 @@ class ArmedRun:
             update = {n: self.task.render_template(getattr(fault, n), self.context) for n in fault.template_fields}
             return type(fault)(**{**fault.model_dump(), **update}), None
         except Exception as exc:  # noqa: BLE001 - a bad template must not fail the user's task
-            return fault, f"rendering {list(fault.template_fields)} failed: {type(exc).__name__}: {exc}"
+            return fault, f"rendering {list(fault.template_fields)} failed: {error_text(exc)}"
 
     def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
         item.injection.status = InjectionStatus.ERROR
-        item.injection.error = f"{type(exc).__name__}: {exc}"
+        item.injection.error = error_text(exc)
         self.log.warning(
             "chaos: %s failed inside the chaos engine; the task runs untouched: %s",
             item.fault.describe(),
@@ -372,9 +380,10 @@ class ArmedRun:
             if _suspended(exc):  # the task deferred or rescheduled itself: not an outcome
                 outcome = None
             elif isinstance(exc, Exception):
+                redact_exception(exc)  # Airflow logs its traceback next: no secret in it (issue #8)
                 for item in self.items:
                     if item.live:
-                        item.injection.error = f"{type(exc).__name__}: {exc}"
+                        item.injection.error = error_text(exc)
             raise
         finally:
             self._finish(outcome)
@@ -419,8 +428,7 @@ class ArmedRun:
             item.ctx.record(deferred_seconds=float(getattr(item.fault, "seconds", 0.0)), served="deferred")
             item.injection.changes.update(item.ctx.changes)
         self.log.info("chaos: deferring %.1f s of delay to the triggerer", seconds)
-        records = [i.injection.to_json() for i in self.items]
-        self.context["ti"].xcom_push(INJECTIONS_KEY, records)
+        records = push_injections(self.context, [i.injection for i in self.items])
         self.task.defer(
             trigger=DateTimeTrigger(moment=utcnow() + timedelta(seconds=seconds)),
             method_name="_chaos_resume",
@@ -499,5 +507,4 @@ class ArmedRun:
             inj.changes.update(item.ctx.changes)
             if inj.status is InjectionStatus.INJECTED and outcome is not None:
                 inj.outcome = outcome  # type: ignore[assignment]
-        records = [i.injection.to_json() for i in self.items]
-        self.context["ti"].xcom_push(INJECTIONS_KEY, records)
+        push_injections(self.context, [i.injection for i in self.items])

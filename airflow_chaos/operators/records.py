@@ -1,12 +1,20 @@
-"""Records as JSON XCom: how injections and detections travel between tasks on any executor."""
+"""Records as JSON XCom: how injections and detections travel between tasks on any executor.
+
+Nothing leaves a task with a secret in it. :mod:`airflow_chaos.redaction` hides URL userinfo and
+query values and values under sensitive names; :func:`redacted` adds Airflow's own secrets masker
+(``airflow.sdk.log``: connection passwords, secret Variables, every ``mask_secret`` value) and is
+applied to every record pushed, every report, and the chaos log lines (:class:`RedactedLog`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from airflow_chaos.exceptions import ChaosDetectionFailed
 from airflow_chaos.records import Detection, Injection
+from airflow_chaos.redaction import redact_json, redact_text, sensitive_values
 
 INJECTIONS_KEY = "chaos_injections"
 DETECTIONS_KEY = "chaos_detections"
@@ -14,6 +22,77 @@ REPORT_KEY = "chaos_report"
 MAX_NAMED_FAILURES = 10
 
 
+# ---------------------------------------------------------------------- redaction
+def _masked(value: Any) -> Any:
+    """Airflow's secrets masker on every string of a JSON value (its values only: key names are ours)."""
+    from airflow.sdk._shared.secrets_masker import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def redacted(value: Any) -> Any:
+    """A JSON value fit to leave the task: :func:`~airflow_chaos.redaction.redact_json`, then Airflow's masker."""
+    return _masked(redact_json(value))
+
+
+def redacted_text(text: str) -> str:
+    """``text`` fit for a record or a log line: :func:`~airflow_chaos.redaction.redact_text`, then Airflow's masker."""
+    return str(_masked(redact_text(text)))
+
+
+def error_text(exc: BaseException) -> str:
+    """``"Type: message"`` of an exception, redacted: what an injection records as its ``error``."""
+    return redacted_text(f"{type(exc).__name__}: {exc}")
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Redact a task's exception in place before it propagates, so Airflow's traceback log carries no secret.
+
+    Each string argument of the exception, of exceptions among its arguments and of its ``__cause__`` /
+    ``__context__`` chain is redacted, and the secrets found are registered with Airflow's
+    ``mask_secret`` (so the supervisor also hides them where an exception formats itself another way).
+    Never raises: the user's exception is what must propagate.
+    """
+    from airflow.sdk.log import mask_secret
+
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        with contextlib.suppress(Exception):
+            for secret in sensitive_values(str(current)):
+                mask_secret(secret)
+            current.args = tuple(redacted_text(a) if isinstance(a, str) else a for a in current.args)
+        nested = [a for a in current.args if isinstance(a, BaseException)]
+        pending.extend(e for e in (*nested, current.__cause__, current.__context__) if e is not None)
+
+
+class RedactedLog:
+    """A task logger whose ``info`` / ``warning`` lines are formatted, then redacted, then logged."""
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    def _line(self, msg: str, args: tuple[Any, ...]) -> str:
+        return redacted_text(msg % args if args else msg)
+
+    def info(self, msg: str, *args: Any) -> None:
+        self._log.info("%s", self._line(msg, args))
+
+    def warning(self, msg: str, *args: Any) -> None:
+        self._log.warning("%s", self._line(msg, args))
+
+
+# ---------------------------------------------------------------------- pushing and pulling records
 def map_index_of(ti: Any) -> int:
     """The task instance's map index, -1 when unmapped (the runtime may say None)."""
     return ti.map_index if ti.map_index is not None else -1
@@ -34,7 +113,7 @@ def _identify(detection: Detection, context: Any) -> Detection:
 def push_detections(context: Any, detections: Iterable[Detection]) -> list[Detection]:
     """Stamp detections with the task's identity and push them as the ``chaos_detections`` XCom."""
     stamped = [_identify(d, context) for d in detections]
-    context["ti"].xcom_push(DETECTIONS_KEY, [d.to_json() for d in stamped])
+    context["ti"].xcom_push(DETECTIONS_KEY, [redacted(d.to_json()) for d in stamped])
     return stamped
 
 
@@ -47,6 +126,13 @@ def _flatten(pulled: Any) -> list[dict[str, Any]]:
     for batch in pulled:
         out.extend(_flatten(batch))
     return out
+
+
+def push_injections(context: Any, injections: Iterable[Injection]) -> list[dict[str, Any]]:
+    """Push injection records, redacted, as the ``chaos_injections`` XCom; returns what was pushed."""
+    records = [redacted(i.to_json()) for i in injections]
+    context["ti"].xcom_push(INJECTIONS_KEY, records)
+    return records
 
 
 def pull_injections(context: Any, task_ids: Sequence[str]) -> list[Injection]:
