@@ -67,6 +67,9 @@ def freshness(served: Served, max_age: float | Mapping[str, float], now: float) 
     )
 
 
+feature_freshness = freshness  # the name the catalogue uses (``checks.feature_freshness``)
+
+
 def materialization_written(
     expected: Mapping[str, float], served_ts: Mapping[str, float], interval: tuple[float, float] | None
 ) -> Detection:

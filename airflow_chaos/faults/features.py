@@ -82,7 +82,9 @@ Rows = dict[str, "Row | None"]  # entity JSON -> row (None: no row online)
 # ====================================================================== reaching a Feast store
 def open_store(repo: str) -> Any:
     """A ``FeatureStore`` for ``repo``: a repo directory holding ``feature_store.yaml``, or that file."""
-    from feast import FeatureStore
+    from airflow_chaos.lazy import require_extra
+
+    FeatureStore = require_extra("feast", "feast", needed_by="a Feast feature-store fault or check").FeatureStore
 
     path = Path(repo).expanduser().resolve()
     if path.is_file():
