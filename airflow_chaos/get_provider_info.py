@@ -24,12 +24,41 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                     "airflow_chaos.operators.api",
                     "airflow_chaos.operators.restore",
                     "airflow_chaos.operators.inject",
+                    "airflow_chaos.operators.features",
                 ],
             }
         ],
-        "sensors": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.sensors.freshness"]}],
-        "triggers": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.triggers.file"]}],
-        "hooks": [],
+        "sensors": [
+            {"integration-name": "Chaos", "python-modules": ["airflow_chaos.sensors.freshness", "airflow_chaos.sensors.features"]}
+        ],
+        "triggers": [
+            {"integration-name": "Chaos", "python-modules": ["airflow_chaos.triggers.file", "airflow_chaos.triggers.features"]}
+        ],
+        "hooks": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.hooks.feast"]}],
+        "connection-types": [
+            {
+                "connection-type": "feast",
+                "hook-class-name": "airflow_chaos.hooks.feast.FeastHook",
+                "hook-name": "Feast",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "schema", "login", "password", "port"],
+                    "relabeling": {},
+                    "placeholders": {},
+                },
+                "conn-fields": {
+                    "repo_path": {
+                        "label": "Repo path",
+                        "description": "Directory holding feature_store.yaml",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "feature_store_yaml": {
+                        "label": "feature_store.yaml",
+                        "description": "Path to the feature_store.yaml (instead of the repo path)",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        ],
         "task-decorators": [{"name": "chaos", "class-name": "airflow_chaos.decorators.chaos_task"}],
         "config": {
             "chaos": {

@@ -19,6 +19,8 @@ _LAZY = {
     "read_bytes": "airflow_chaos.checks.formats",
     "read_path": "airflow_chaos.checks.formats",
     "sniff": "airflow_chaos.checks.formats",
+    "feature_freshness": "airflow_chaos.checks.features",
+    "training_statistics": "airflow_chaos.checks.features",
 }
 
 __all__ = ["Detection", "required_columns", *sorted(_LAZY)]

@@ -15,6 +15,7 @@ _EXPORTS = {
     "ChaosArm": "airflow_chaos.operators.chaos",
     "ChaosRestoreOperator": "airflow_chaos.operators.restore",
     "InjectFaultOperator": "airflow_chaos.operators.inject",
+    "CheckFeaturesOperator": "airflow_chaos.operators.features",
 }
 
 __all__ = sorted(_EXPORTS)

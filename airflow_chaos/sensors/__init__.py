@@ -7,6 +7,7 @@ from airflow_chaos.lazy import lazy_getattr
 _EXPORTS = {
     "DataFreshnessSensor": "airflow_chaos.sensors.freshness",
     "FileArrivalSensor": "airflow_chaos.sensors.freshness",
+    "FeatureFreshnessSensor": "airflow_chaos.sensors.features",
 }
 
 __all__ = sorted(_EXPORTS)
