@@ -111,10 +111,13 @@ def _identify(detection: Detection, context: Any) -> Detection:
 
 
 def push_detections(context: Any, detections: Iterable[Detection]) -> list[Detection]:
-    """Stamp detections with the task's identity and push them as the ``chaos_detections`` XCom."""
-    stamped = [_identify(d, context) for d in detections]
-    context["ti"].xcom_push(DETECTIONS_KEY, [redacted(d.to_json()) for d in stamped])
-    return stamped
+    """Stamp detections with the task's identity, redact them and push them as the ``chaos_detections`` XCom.
+
+    Returns the detections as pushed (redacted), so the task's log lines and return value show the same.
+    """
+    records = [redacted(_identify(d, context).to_json()) for d in detections]
+    context["ti"].xcom_push(DETECTIONS_KEY, records)
+    return [Detection.model_validate(r) for r in records]
 
 
 def _flatten(pulled: Any) -> list[dict[str, Any]]:

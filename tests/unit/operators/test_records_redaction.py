@@ -130,8 +130,9 @@ def test_detections_and_any_json_pass_airflows_masker_too():
     _masked_by_airflow(masked)
     ctx = context()
     detection = Detection(check="api", signals=["api"], passed=False, observed={"body": f"echo {masked}"})
-    push_detections(ctx, [detection])
+    (pushed,) = push_detections(ctx, [detection])
     assert ctx["ti"].store[("produce", "chaos_detections")][0]["observed"] == {"body": "echo ***"}
+    assert pushed.observed == {"body": "echo ***"} and pushed.task_id == "produce"  # what the task logs and returns
     assert redacted({"a": [f"x {masked}"], "proxy": "http://127.0.0.1:1"}) == {
         "a": ["x ***"],
         "proxy": "http://127.0.0.1:1",  # Airflow's key names are not ours: a proxy URL without userinfo stays
