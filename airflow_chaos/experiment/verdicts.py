@@ -2,8 +2,10 @@
 
 Per injection, after the run (DESIGN §1):
 
-1. ``SKIPPED`` when the injection was not applied (probability, kill switch, guard, dry run) or was
-   armed but never triggered; ``INJECTION_ERROR`` when the chaos engine itself failed.
+1. ``SKIPPED`` when the injection was not applied (probability, kill switch, guard, dry run), was
+   armed but never triggered, or went in but changed nothing (``effective=False``: an empty table,
+   an all-null column), with the injection's reason; ``INJECTION_ERROR`` when the chaos engine
+   itself failed.
 2. ``DETECTED`` when a check on the injected task or downstream of it failed on a matching signal.
 3. ``FAILED_LOUDLY`` when the injected task or a task downstream of it raised.
 4. ``RECOVERED`` when the fault is recoverable (transient), the run succeeded and the checks on the
@@ -109,7 +111,7 @@ def _verdict(
         return Verdict.INJECTION_ERROR, inj.error or inj.reason or "the chaos engine failed", []
     if inj.status is not InjectionStatus.INJECTED:
         return Verdict.SKIPPED, inj.reason or inj.status.value, []
-    if inj.changes.get("effective") is False:
+    if inj.changed_nothing:  # nothing went in that a check could catch: never SILENT
         return Verdict.SKIPPED, inj.reason or "armed, but never triggered", []
 
     in_scope = [d for d in detections if d.task_id in scope or not d.task_id]

@@ -161,6 +161,102 @@ def is_arrow_column(column: Any) -> bool:
     return type(column).__module__.startswith("pyarrow")
 
 
+def column_family(column: Any) -> str | None:
+    """The family of a column type that faults reading or writing single values do not handle, or None.
+
+    ``"nested list"``, ``"struct"``, ``"map"``, ``"union"``, ``"dictionary"`` (pandas: categorical),
+    ``"period"``, ``"interval"``, ``"sparse"`` or ``"extension"``; None for numbers, strings,
+    binaries, booleans, dates, times, timestamps, durations and all-null columns. A pandas ``object``
+    column is judged by its first non-null value (a list is a nested list, a dict a struct).
+    """
+    if is_arrow_column(column):
+        return _arrow_family(column.type)
+    import pandas as pd
+
+    dtype = column.dtype
+    for family, dtype_class in (
+        ("dictionary", pd.CategoricalDtype),
+        ("period", pd.PeriodDtype),
+        ("interval", pd.IntervalDtype),
+        ("sparse", pd.SparseDtype),
+    ):
+        if isinstance(dtype, dtype_class):
+            return family
+    if isinstance(dtype, pd.ArrowDtype):
+        return _arrow_family(dtype.pyarrow_dtype)
+    return _object_family(column) if pd.api.types.is_object_dtype(dtype) else None
+
+
+def _arrow_family(type_: Any) -> str | None:
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    if isinstance(type_, pa.BaseExtensionType):
+        name = str(type_.extension_name)
+        return "period" if "period" in name else "interval" if "interval" in name else "extension"
+    checks = (
+        ("dictionary", pat.is_dictionary),
+        ("map", pat.is_map),
+        ("struct", pat.is_struct),
+        ("union", pat.is_union),
+        ("nested list", pat.is_nested),
+        ("interval", pat.is_interval),
+    )
+    return next((family for family, check in checks if check(type_)), None)
+
+
+def _object_family(series: Any) -> str | None:
+    import numpy as np
+
+    present = np.asarray(series.notna().to_numpy(), dtype=bool)
+    if not present.any():
+        return None
+    first = series.iloc[int(present.argmax())]
+    if isinstance(first, dict):
+        return "struct"
+    return "nested list" if isinstance(first, (list, tuple, set, np.ndarray)) else None
+
+
+def handled_column(
+    value: Any, name: str, fault: Fault, field: str = "column", allow: frozenset[str] = frozenset()
+) -> Any:
+    """The column ``name`` of the table, refused with ChaosConfigError when its type's family is not in ``allow``.
+
+    For faults that read or write single values: the error names the field, the column, its type
+    and the type's family (see :func:`column_family`), never a raw Arrow error from deep inside.
+    """
+    require_column(value, name, fault, field)
+    column = get_column(value, name)
+    family = column_family(column)
+    if family is not None and family not in allow:
+        type_ = column.type if is_arrow_column(column) else column.dtype
+        raise ChaosConfigError(
+            f"{fault.kind}: field '{field}': column {name!r} is a {family} column ({type_}), which {fault.kind} "
+            "does not handle; it works on columns of numbers, strings, booleans, dates or timestamps"
+            + "".join(f" and on {f} columns" for f in sorted(allow))
+        )
+    return column
+
+
+def differs(a: Any, b: Any) -> Mask:
+    """Where two value arrays of the same type differ; null against null is no difference, null against a value is."""
+    import numpy as np
+
+    if is_arrow_column(a):
+        import pyarrow.compute as pc
+
+        changed = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
+        return np.asarray(changed.to_numpy(zero_copy_only=False), dtype=bool)
+    import pandas as pd
+
+    null_a, null_b = np.asarray(pd.isna(a), dtype=bool), np.asarray(pd.isna(b), dtype=bool)
+    out = null_a != null_b
+    both = ~null_a & ~null_b
+    if both.any():
+        out[both] = np.asarray(a[both] != b[both], dtype=bool)
+    return out
+
+
 def as_arrow(column: Any) -> Any:
     """The column as Arrow (pandas Series are converted, NaN counting as null)."""
     if is_arrow_column(column):
@@ -443,8 +539,11 @@ def rank_window(column: Any, among: Positions | None, count: int, rng: np.random
     """
     import numpy as np
     import pyarrow.compute as pc
+    import pyarrow.types as pat
 
     keys = as_arrow(column)
+    if pat.is_dictionary(keys.type):  # rank categories by their values (Arrow cannot sort dictionaries)
+        keys = keys.cast(keys.type.value_type)
     pool = len(keys) if among is None else len(among)
     count = max(0, min(int(count), pool))
     if count == 0:

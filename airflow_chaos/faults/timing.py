@@ -134,6 +134,7 @@ class PartialOutput(Fault):
         if total is None:
             log.warning("partial_output: cannot cut a %s; returned untouched", type(result).__name__)
             ctx.record(effective=False, unsupported_type=type(result).__name__)
+            ctx.ineffective(f"cannot cut a value of type {type(result).__name__}: it passed through untouched")
             return result
         dropped = ctx.bounded_fraction(1.0 - self.fraction)
         kept = math.floor(total * (1.0 - dropped))

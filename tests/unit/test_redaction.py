@@ -123,3 +123,40 @@ def test_injection_and_detection_json_are_redacted():
     assert injection.error is not None and "SECRET" in injection.error  # the live object is untouched
     detection = Detection(check="api", signals=["api"], passed=False, observed={"url": "http://h/x?token=T0K3N"})
     assert detection.to_json()["observed"] == {"url": "http://h/x?token=***"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HTTPError: 503 for url: http://u:p@h:1/x?api_key=k&page=2",
+        "sent {'Authorization': 'Bearer abc', 'Cookie': 'a=b'}",
+        "Cookie: a=1; b=2",
+        "ProxyError: http://chaos:3f9a1c2b7d@127.0.0.1:40123 refused",
+    ],
+)
+def test_redaction_is_idempotent(text):
+    once = redact_text(text)
+    assert redact_text(once) == once and once != text
+
+
+def test_the_fault_proxys_credential_in_a_proxy_url_is_hidden():
+    assert redact_text("curl: (56) http://chaos:3f9a1c2b7d@127.0.0.1:40123") == "curl: (56) http://***@127.0.0.1:40123"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 30_000 + "@",  # every dot starts a would-be URL scheme (13 s before the scheme was bounded)
+        ("xkey" * 50 + ": v ") * 1_000,  # long names holding a sensitive word, then a separator
+        "key" * 30_000 + "=x",
+        "?a" * 50_000 + "=",
+        "password token secret " * 5_000,
+    ],
+    ids=["dots", "long-names", "keys", "queries", "words"],
+)
+def test_large_adversarial_text_is_redacted_in_linear_time(text):
+    import time
+
+    started = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - started < 3.0  # about 0.1 s each here on a loaded 2-core machine

@@ -99,3 +99,31 @@ def test_score_overall_and_per_signal_ignores_skipped():
 def test_no_injections_gives_no_score():
     report = build_report([], [], {}, {})
     assert report.score is None and report.injected == 0
+
+
+def test_an_injection_that_changed_nothing_is_skipped_with_its_reason_never_silent():
+    """Issue #8 item 2: InjectNulls on an empty frame went in with 0 rows affected and ended SILENT."""
+    from airflow_chaos.faults import InjectNulls
+
+    reason = "no rows to corrupt: the table is empty"
+    nothing = _inj(
+        InjectNulls(column="qty", fraction=0.2), changes={"rows_affected": 0}, effective=False, reason=reason
+    )
+    assert nothing.applied and not nothing.effective
+    # green run, no check at all: a fault that did change something would be SILENT here
+    report = build_report([nothing], [], {"transform": "success", "validate": "success"}, DOWN)
+    (result,) = report.results
+    assert (result.verdict, result.reason) == (Verdict.SKIPPED, reason)
+    assert report.injected == 0 and report.score is None and report.counts["SILENT"] == 0
+    assert reason in report.table()
+    # a failed check on its signal does not make it DETECTED either: nothing was there to detect
+    det = Detection(check="nulls", signals=["completeness"], passed=False, task_id="validate")
+    assert _verdict(nothing, [det], {"validate": "failed"}).verdict is Verdict.SKIPPED
+    # the field round-trips through the JSON XCom
+    assert Injection.model_validate(nothing.to_json()).effective is False
+
+
+def test_an_injection_that_changed_something_is_effective_by_default():
+    inj = _inj()
+    assert inj.effective is True and inj.to_json()["effective"] is True
+    assert _verdict(inj, [], {"transform": "success"}).verdict is Verdict.SILENT

@@ -171,21 +171,26 @@ def test_whole_column_faults_touch_at_most_the_cap(table: Any, fault: Fault, see
     assert type(out) is type(table) and num_rows(out) == rows
     affected = ctx.changes["rows_affected"]
     assert 0 <= affected <= (rows if cap >= 1 else cap_count(cap, rows))
-    assert affected == expected_whole_column_rows(fault, table, cap, affected)
+    assert affected == expected_whole_column_rows(fault, table, cap, affected, out)
     assert_untouched(table, before)
 
 
-def expected_whole_column_rows(fault: Fault, table: Any, cap: float, affected: int) -> int:
+def expected_whole_column_rows(fault: Fault, table: Any, cap: float, affected: int, out: Any) -> int:
     """Rows a whole-column fault acts on: every eligible row, or the capped count of them."""
     rows = num_rows(table)
     limit = rows if cap >= 1 else cap_count(cap, rows)
     if isinstance(fault, (faults.ShiftDistribution, faults.BackdateTimestamps)):
-        return min(limit, valid_count(table, fault.column))
+        eligible = min(limit, valid_count(table, fault.column))
+        if isinstance(fault, faults.ShiftDistribution) and affected != eligible:
+            # a value can stay where it was: one distinct value (std 0), or an integer rounding back
+            return changed_cells(column_of(table, fault.column), column_of(out, fault.column))
+        return eligible
     if isinstance(fault, faults.SwapColumns):
         types = [table.schema.field(c).type if isinstance(table, pa.Table) else table[c].dtype for c in ("i", "x")]
-        if types[0] == types[1]:  # the same type: whole rows swap, nulls included
-            return limit
         frame = snapshot(table)
+        if types[0] == types[1]:  # the same type: whole rows swap; a row null in both changes nothing
+            holding = min(limit, int((frame["i"].notna() | frame["x"].notna()).sum()))
+            return holding if cap >= 1 else (affected if affected <= holding else -1)  # capped: a sample of rows
         return min(limit, int((frame["i"].notna() & frame["x"].notna()).sum()))
     # ShuffleRows: a seeded permutation of the scope that is not the identity moves 2 or more rows
     assert isinstance(fault, faults.ShuffleRows)
@@ -243,3 +248,35 @@ def test_same_seed_same_output(table: Any, fault: Fault, seed: int) -> None:
     first = snapshot(fault.apply(table, FaultContext(seed=seed)))
     second = snapshot(fault.apply(table, FaultContext(seed=seed)))
     pd.testing.assert_frame_equal(first, second)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(snapshot(a).equals(snapshot(b))) and list(snapshot(a).dtypes) == list(snapshot(b).dtypes)
+
+
+@SETTINGS
+@given(
+    table=tables(),
+    fault=st.one_of(
+        fraction_faults,
+        whole_column_faults.filter(lambda f: not isinstance(f, faults.ShuffleRows)),  # identical rows: see below
+        st.builds(faults.TruncateRows, keep_fraction=st.floats(0, 0.99)),
+        st.builds(faults.DuplicateRows, fraction=fractions),
+    ),
+    seed=seeds,
+    cap=caps,
+)
+def test_a_fault_is_effective_exactly_when_its_output_differs(table: Any, fault: Fault, seed: int, cap: float) -> None:
+    """Issue #8 item 2: a fault that changed nothing is never recorded as effective (its verdict would be SILENT).
+
+    ShuffleRows counts rows moved: reordering rows that are identical in every column is counted as a
+    change, so it is left out here (its 0- and 1-row cases are in test_data_changed_nothing.py).
+    """
+    ctx = FaultContext(seed=seed, max_fraction=cap)
+    out = fault.apply(table, ctx)
+    if ctx.ineffective_reason is None:
+        assert ctx.changes["rows_affected"] > 0
+        assert not _same(out, table), "recorded as effective, but the output equals the input"
+    else:
+        assert ctx.changes["rows_affected"] == 0
+        assert _same(out, table), f"not effective ({ctx.ineffective_reason}), but the output differs"

@@ -113,6 +113,7 @@ def test_partial_output_passes_unknown_values_through_as_not_effective():
     ctx = FaultContext(seed=0)
     assert PartialOutput(fraction=0.5).instead(lambda: 42, ctx) == 42
     assert ctx.changes["effective"] is False
+    assert ctx.ineffective_reason == "cannot cut a value of type int: it passed through untouched"
 
 
 def test_false_success_never_runs_the_task():
