@@ -37,7 +37,7 @@ demo: install
 	@echo "== airflow dags test chaos_quickstart $(DEMO_DATE) (chaos enabled; log in $(DEMO_LOG))"
 	@$(DEMO_ENV) $(BIN)/airflow dags test chaos_quickstart $(DEMO_DATE) > $(DEMO_LOG) 2>&1 || true
 	@$(DEMO_ENV) $(BIN)/airflow-chaos report chaos_quickstart --logical-date $(DEMO_DATE) \
-		--output $(DEMO_REPORT) --exit-code || { rc=$$?; [ $$rc -ne 2 ] || tail -20 $(DEMO_LOG); exit $$rc; }
+		--output $(DEMO_REPORT) --exit-code || { rc=$$?; [ $$rc -ne 2 ] || tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit $$rc; }
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -24,6 +24,7 @@ FAMILIES: dict[str, str] = {
     "files": "File faults",
     "timing": "Timing and partial runs",
     "http": "HTTP faults",
+    "features": "Feature-store faults",
 }
 
 

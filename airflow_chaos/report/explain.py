@@ -2,7 +2,7 @@
 
 A verdict table says *that* a fault went SILENT; a first-time user also needs to hear what SILENT
 means and which check would have caught it. :func:`explain` gives that, one line per SILENT or
-INJECTION_ERROR verdict (and one line when nothing was injected at all), for the terminal after
+INJECTION_ERROR verdict (and one line when every fault was SKIPPED), for the terminal after
 the table. No Airflow imports (DESIGN §2).
 """
 
@@ -24,6 +24,10 @@ CHECK_FOR_SIGNAL: dict[str, str] = {
     "ordering": "an expect_column_values_to_be_increasing expectation (ValidateDataOperator)",
     "format": "ValidateDataOperator on the file (an unreadable file is a format detection)",
     "api": "ValidateApiPayloadOperator on the response, or an extract task that raises on HTTP errors",
+    "feature.freshness": "a FeatureFreshnessSensor, or CheckFeaturesOperator",
+    "feature.validity": "CheckFeaturesOperator",
+    "feature.skew": "CheckFeaturesOperator",
+    "feature.schema": "CheckFeaturesOperator",
 }
 
 
@@ -33,9 +37,9 @@ def missed(report: ExperimentReport) -> list[VerdictResult]:
 
 
 def explain(report: ExperimentReport) -> list[str]:
-    """One line per SILENT or INJECTION_ERROR verdict, or one line when nothing was injected."""
+    """One line per SILENT or INJECTION_ERROR verdict, and one line when every fault was SKIPPED."""
     lines = [_explain_one(r) for r in missed(report)]
-    if report.results and report.injected == 0:
+    if report.results and all(r.verdict is Verdict.SKIPPED for r in report.results):
         lines.append(
             "nothing was injected (every fault SKIPPED): chaos is inert unless enabled "
             "(AIRFLOW__CHAOS__ENABLED=true); the evidence column says what stopped each fault"
