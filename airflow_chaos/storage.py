@@ -22,9 +22,11 @@ import re
 import shutil
 import stat
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias, overload
+from urllib.parse import unquote
 
 from airflow_chaos.exceptions import ChaosConfigError
 
@@ -72,12 +74,14 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: StoragePath) -> str | None:
-    """SHA-256 of the file at ``path`` read in 1 MiB chunks, or None when it does not exist."""
+    """SHA-256 of the file at ``path`` read in 1 MiB chunks, or None when it does not exist.
+
+    A FIFO, device or directory raises ``ChaosConfigError`` (see :func:`open_regular`), never blocks.
+    """
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
+        for _, chunk in read_chunks(path, "sha256"):
+            digest.update(chunk)
     except FileNotFoundError:
         return None
     return digest.hexdigest()
@@ -94,20 +98,134 @@ def file_mode(path: StoragePath) -> int | None:
 
 
 def require_regular_file(path: StoragePath, what: str) -> None:
-    """Raise ``ChaosConfigError`` naming ``what`` unless ``path`` is a regular file (no dir, FIFO or device)."""
+    """Raise ``ChaosConfigError`` naming ``what`` unless ``path`` is a regular file (no dir, FIFO or device).
+
+    Only ``stat`` is called: nothing is opened, so a FIFO never blocks the check.
+    """
     if is_local(path):
         try:
             mode = os.stat(path).st_mode
         except FileNotFoundError:
             raise ChaosConfigError(f"{what}: {path} does not exist") from None
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (FIFO, device or socket)"
-            raise ChaosConfigError(f"{what}: {path} is {kind}")
+        _require_regular_mode(mode, path, what)
         return
     if not path.exists():
         raise ChaosConfigError(f"{what}: {path} does not exist")
     if path.is_dir():
         raise ChaosConfigError(f"{what}: {path} is a directory, not a file")
+
+
+def _require_regular_mode(mode: int, path: StoragePath, what: str) -> None:
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (FIFO, device or socket)"
+        raise ChaosConfigError(f"{what}: {path} is {kind}")
+
+
+def open_regular(path: StoragePath, what: str = "storage") -> BinaryIO:
+    """Open ``path`` for reading, refusing anything but a regular file without blocking on it.
+
+    Local files are opened non-blocking and checked on the open descriptor (``fstat``), so a FIFO or
+    device swapped in after an earlier check is refused, never read from. Object stores open as usual.
+    """
+    if not is_local(path):
+        return path.open("rb")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _require_regular_mode(os.fstat(fd).st_mode, path, what)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_chunks(path: StoragePath, what: str = "storage") -> Iterator[tuple[int, bytes]]:
+    """``(offset, chunk)`` pairs of the regular file at ``path``, 1 MiB at a time (see :func:`open_regular`)."""
+    offset = 0
+    with open_regular(path, what) as fh:
+        while chunk := fh.read(_CHUNK):
+            yield offset, chunk
+            offset += len(chunk)
+
+
+# ---------------------------------------------------------------------- confinement of templated locations
+# A fault's ``path`` is a template (``/data/exports/{{ dag_run.conf['day'] }}/x.csv``) that run conf or
+# a Variable can fill with anything. Once rendered it must resolve, symlinks and ``..`` included,
+# under the template's fixed directory, and under one of the operator's allowed roots when there are
+# any. URLs are not resolved by a file system: a ``..`` segment in one is refused outright.
+
+
+def static_prefix(template: str) -> str | None:
+    """The fixed directory a template starts with: the text before its first ``{{`` or ``{%``, cut back
+    to the last ``/`` (``"/data/exports/{{ ds }}/x.csv"`` -> ``"/data/exports/"``); ``""`` when the
+    template starts with an expression; None when ``template`` holds no expression at all."""
+    starts = [i for i in (template.find("{{"), template.find("{%")) if i >= 0]
+    if not starts:
+        return None
+    return template[: template.rfind("/", 0, min(starts)) + 1]
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+def resolve_location(location: str, what: str) -> str:
+    """Where ``location`` really points: a local path made absolute with symlinks and ``..`` resolved
+    (``os.path.realpath``), or a URL with its scheme lower-cased and any ``..`` segment refused."""
+    if not _is_url(location):
+        return os.path.realpath(as_path(location))
+    scheme, rest = location.split("://", 1)
+    if any(unquote(segment) == ".." for segment in rest.split("/")):
+        raise ChaosConfigError(f"{what}: {location!r} has a '..' segment; URLs must not climb out of a directory")
+    return f"{scheme.lower()}://{rest}"
+
+
+def is_within(resolved: str, root: str) -> bool:
+    """Whether the resolved location ``resolved`` is the resolved ``root`` or inside it (a directory, not a string prefix)."""
+    if _is_url(resolved) != _is_url(root):
+        return False
+    if not _is_url(resolved):
+        return os.path.commonpath([resolved, root]) == root
+    base = root.rstrip("/")
+    return resolved == base or resolved.startswith(base + "/")
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Where the rendered form of the location template ``template`` may point.
+
+    When ``template`` holds an expression, the rendered location must resolve under the template's
+    fixed directory (:func:`static_prefix`); a template that starts with an expression has none, so
+    it needs ``roots``. When ``roots`` (``[chaos] allowed_paths``: absolute paths or URLs) is
+    non-empty, every location, templated or not, must resolve under one of them.
+    """
+
+    template: str
+    roots: tuple[str, ...] = ()
+
+    def check(self, location: str, what: str) -> None:
+        """Raise ``ChaosConfigError`` naming ``what`` and the allowed directory unless ``location`` stays inside."""
+        resolved = resolve_location(location, what)
+        prefix = static_prefix(self.template)
+        if prefix == "" and not self.roots:
+            raise ChaosConfigError(
+                f"{what}: the template {self.template!r} starts with an expression, so it has no fixed directory "
+                "to keep the rendered path in; start it with one (/data/{{ ds }}/x.csv) or set [chaos] allowed_paths; "
+                "nothing was changed"
+            )
+        if prefix:
+            root = resolve_location(prefix, what)
+            if not is_within(resolved, root):
+                shown = root if _is_url(root) else root.rstrip("/") + "/"
+                raise ChaosConfigError(
+                    f"{what}: {location!r} resolves to {resolved}, outside {shown} (the fixed directory of its "
+                    f"template {self.template!r}); nothing was changed"
+                )
+        if self.roots and not any(is_within(resolved, resolve_location(r, what)) for r in self.roots):
+            raise ChaosConfigError(
+                f"{what}: {location!r} resolves to {resolved}, outside every root of [chaos] allowed_paths "
+                f"({', '.join(self.roots)}); nothing was changed"
+            )
 
 
 def temp_sibling(path: StoragePath, tag: str) -> StoragePath:
@@ -187,7 +305,7 @@ def copy_atomic(
     """Stream ``source`` into ``target`` atomically (never holds the file in memory)."""
 
     def pour(out: BinaryIO) -> None:
-        with source.open("rb") as fh:
+        with open_regular(source, "copy") as fh:
             shutil.copyfileobj(fh, out, _CHUNK)
 
     write_atomic(target, pour, mode=mode, temp=temp)

@@ -16,6 +16,11 @@ Order of work for a mutation, each step durable before the next:
 3. write the ``intent`` event: path (absolute, or a full URL), mode, SHA-256 before and after;
 4. replace the target atomically (a symlink is written through and stays a symlink).
 
+:meth:`Journal.patch` keeps that order for faults that change bytes in place (``CorruptBytes``) without
+holding the file in memory: one streamed pass copies the original to its backup while hashing it and
+its patched form, then the intent is written, then the patched copy is streamed from the backup.
+Originals are read only once they are known to be regular files (never a FIFO or a device).
+
 Restore is **compare-and-swap**: it puts the original back only while the target still holds
 exactly what the fault left (the intent's ``checksum_after``, or nothing for a held-back file).
 A target that already holds the original is closed as restored. A target that holds anything
@@ -27,6 +32,9 @@ Restore is idempotent and can be re-run after a crash at any step.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -34,10 +42,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
-from airflow_chaos.exceptions import ChaosRestoreError
-from airflow_chaos.faults.base import JournalEntry, StateResource, state_resource
+from airflow_chaos.exceptions import ChaosInjectionError, ChaosRestoreError
+from airflow_chaos.faults.base import ChunkPatch, JournalEntry, StateResource, state_resource
 from airflow_chaos.storage import (
     StoragePath,
     as_path,
@@ -45,8 +53,11 @@ from airflow_chaos.storage import (
     file_mode,
     is_local,
     location_of,
+    open_regular,
+    read_chunks,
     real_path,
     remove,
+    require_regular_file,
     sha256_bytes,
     sha256_file,
     temp_sibling,
@@ -124,8 +135,28 @@ class Journal:
 
     def _backup(self, entry_id: str, source: StoragePath, mode: int | None) -> None:
         self._mkdirs()
-        backup_mode = (mode & _OWNER_ONLY) | 0o400 if mode is not None else _OWNER_ONLY
-        copy_atomic(source, self.backups_dir / entry_id, mode=backup_mode)
+        copy_atomic(source, self.backups_dir / entry_id, mode=_backup_mode(mode))
+
+    def _backup_patched(
+        self, entry_id: str, source: StoragePath, mode: int | None, edit: ChunkPatch
+    ) -> tuple[str, str]:
+        """Copy ``source`` to its backup in one streamed pass, hashing it and its patched form on the way.
+
+        Returns the SHA-256 of the original and of the patched file, so the intent can carry both.
+        """
+        digests: list[str] = []
+
+        def pour(out: BinaryIO) -> None:  # a store's put may pour twice: start the hashes afresh each time
+            before, after = hashlib.sha256(), hashlib.sha256()
+            for offset, chunk in read_chunks(source, "journal: patch"):
+                out.write(chunk)
+                before.update(chunk)
+                after.update(_patched(edit, offset, chunk))
+            digests[:] = [before.hexdigest(), after.hexdigest()]
+
+        self._mkdirs()
+        write_atomic(self.backups_dir / entry_id, pour, mode=_backup_mode(mode))
+        return digests[0], digests[1]
 
     def _new_entry(
         self, op: str, path: StoragePath, before: str | None, after: str | None, labels: dict[str, str | None]
@@ -164,10 +195,34 @@ class Journal:
         """
         path = as_path(path)
         target = real_path(path)
-        original = target.read_bytes() if target.exists() else b""
+        original = _read_all(target) if target.exists() else b""
         faulted = transform(original)
         entry = self._prepare("rewrite", path, sha256_bytes(faulted), labels)
         write_atomic(target, faulted, mode=entry.mode, temp=_temp_of(entry, target))
+        return entry
+
+    def patch(
+        self, path: str | os.PathLike[str] | StoragePath, plan: Callable[[int], ChunkPatch], **labels: str | None
+    ) -> JournalEntry:
+        """Journal ``path``, then atomically replace it with a patched copy, streamed: never held in memory.
+
+        ``plan(size)`` runs first and returns ``edit(offset, chunk)``: the patched bytes of the chunk that
+        starts at ``offset``, of the same length, the same on every call. Then, each step durable before
+        the next: the original is copied to the backup while it and its patched form are hashed; the
+        intent is written with both checksums; the patched copy is streamed from the backup into the
+        target's temporary sibling and renamed over it. If ``plan`` or ``edit`` raises (or changes a
+        chunk's length) before the intent, nothing changes and nothing is journaled.
+        """
+        path = as_path(path)
+        target = real_path(path)
+        require_regular_file(target, "journal: patch")
+        edit = plan(int(target.stat().st_size))
+        entry = self._new_entry("rewrite", path, None, None, labels)
+        before, after = self._backup_patched(entry.id, target, entry.mode, edit)
+        entry = dataclasses.replace(entry, checksum=before, checksum_after=after)
+        self._write_event(entry.id, "intent", entry.to_json())
+        pour = functools.partial(_pour_patched, self.backups_dir / entry.id, edit)
+        write_atomic(target, pour, mode=entry.mode, temp=_temp_of(entry, target))
         return entry
 
     def move_aside(self, path: str | os.PathLike[str] | StoragePath, **labels: str | None) -> JournalEntry:
@@ -384,6 +439,30 @@ def canonical_json(state: Any) -> bytes:
 def state_checksum(state: Any) -> str | None:
     """SHA-256 of a state's canonical JSON; None for an absent state."""
     return None if state is None else sha256_bytes(canonical_json(state))
+
+
+def _backup_mode(mode: int | None) -> int:
+    """A backup is owner-only, and never more permissive than the original."""
+    return (mode & _OWNER_ONLY) | 0o400 if mode is not None else _OWNER_ONLY
+
+
+def _read_all(target: StoragePath) -> bytes:
+    with open_regular(target, "journal: rewrite") as fh:
+        return fh.read()
+
+
+def _patched(edit: ChunkPatch, offset: int, chunk: bytes) -> bytes:
+    out = edit(offset, chunk)
+    if len(out) != len(chunk):
+        raise ChaosInjectionError(
+            f"journal: a patch must keep each chunk's length ({len(chunk)} bytes at offset {offset}, got {len(out)})"
+        )
+    return out
+
+
+def _pour_patched(source: StoragePath, edit: ChunkPatch, out: BinaryIO) -> None:
+    for offset, chunk in read_chunks(source, "journal: patch"):
+        out.write(_patched(edit, offset, chunk))
 
 
 def _temp_of(entry: JournalEntry, target: StoragePath) -> StoragePath:

@@ -56,7 +56,10 @@ class Fault(BaseModel):
     pipeline must produce), ``phase``, ``recoverable`` (retries or a fallback may legitimately
     absorb the fault) and ``template_fields`` (string fields the Airflow wrapper renders with Jinja
     against the task's context before injecting, e.g. a file path with ``{{ ds }}``), and
-    implement the method matching their phase.
+    implement the method matching their phase. ``path_fields`` names the template fields that hold a
+    file or object the fault mutates: once rendered, the wrapper confines them
+    (:class:`~airflow_chaos.storage.Confinement`) and the fault checks them again before it acts
+    (:func:`mutable_target`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
@@ -66,6 +69,7 @@ class Fault(BaseModel):
     phase: ClassVar[Phase] = "after"
     recoverable: ClassVar[bool] = False
     template_fields: ClassVar[tuple[str, ...]] = ()
+    path_fields: ClassVar[tuple[str, ...]] = ()
     _registry: ClassVar[dict[str, type[Fault]]] = {}
 
     def __init__(self, /, **data: Any) -> None:
@@ -277,10 +281,19 @@ def state_resource(name: str) -> StateResource:
 register_state_module("feast.", "airflow_chaos.faults.features")  # Feast online rows and registry views
 
 
+ChunkPatch = Callable[[int, bytes], bytes]
+"""``edit(offset, chunk)``: the patched bytes of the file's chunk starting at ``offset``, same length."""
+
+
 class MutationJournal(Protocol):
     """What faults need of a journal (``experiment.journal.Journal`` implements it): journal first, then mutate."""
 
     def rewrite(self, path: Any, transform: Callable[[bytes], bytes], **labels: str | None) -> JournalEntry: ...
+
+    def patch(self, path: Any, plan: Callable[[int], ChunkPatch], **labels: str | None) -> JournalEntry:
+        """Like ``rewrite`` for in-place byte changes, streamed: ``plan(size)`` returns the chunk editor."""
+        ...
+
 
     def move_aside(self, path: Any, **labels: str | None) -> JournalEntry: ...
 
@@ -302,18 +315,14 @@ class MutationJournal(Protocol):
 
 @dataclass
 class FaultContext:
-    """What a fault gets when it is applied: its seeded RNG, the journal, and a place to record changes.
-
-    ``ineffective_reason`` is set (through :meth:`ineffective`) when the fault went in but changed
-    nothing; the wrapper records the injection ``effective=False`` with it, and its verdict is SKIPPED.
-    """
+    """What a fault gets when it is applied: its seeded RNG, the journal, and a place to record changes."""
 
     seed: int
     journal: MutationJournal | None = None
     max_fraction: float = 1.0
     changes: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)
-    ineffective_reason: str | None = None
+    confinement: storage.Confinement | None = None  # where the fault's ``path`` may resolve (set by the wrapper)
     _rng: np.random.Generator | None = field(default=None, repr=False)
 
     @property
@@ -328,14 +337,6 @@ class FaultContext:
     def record(self, **changes: Any) -> None:
         """Record what changed (rows, columns, bytes, requests) on the injection."""
         self.changes.update(changes)
-
-    def ineffective(self, reason: str) -> None:
-        """Say that the fault changed nothing, and why (e.g. ``"no rows to corrupt: the table is empty"``).
-
-        The first reason given is kept.
-        """
-        if self.ineffective_reason is None:
-            self.ineffective_reason = reason
 
     def bounded_fraction(self, fraction: float) -> float:
         """``fraction`` capped by the blast-radius limit ``max_fraction``."""
@@ -360,16 +361,29 @@ def journal_labels(ctx: FaultContext) -> dict[str, str | None]:
     }
 
 
+def mutable_target(fault: Fault, ctx: FaultContext, location: str) -> storage.StoragePath:
+    """The file a fault is about to mutate, checked just before it acts; every mutating fault goes through it.
+
+    The location must stay inside ``ctx.confinement`` (checked again here: a directory may have
+    become a symlink since the wrapper rendered the path) and be a regular file: a directory, FIFO,
+    device or socket is refused without being opened. Raises ``ChaosConfigError`` naming the field.
+    """
+    what = f"{fault.kind}: field 'path'"
+    if ctx.confinement is not None:
+        ctx.confinement.check(location, what)
+    path = storage.as_path(location)
+    storage.require_regular_file(storage.real_path(path), what)
+    return path
+
+
 def journaled_rewrite(
     fault: Fault, ctx: FaultContext, location: str, transform: Callable[[bytes], bytes]
 ) -> JournalEntry:
     """The one way a fault rewrites a file: journal first, then replace it atomically; record what changed.
 
     Records on ``ctx``: the absolute path, the journal entry id, sizes and SHA-256 before and after.
-    A rewrite that leaves the bytes as they were is not effective (``ctx.ineffective``).
     """
-    path = storage.as_path(location)
-    storage.require_regular_file(storage.real_path(path), f"{fault.kind}: field 'path'")
+    path = mutable_target(fault, ctx, location)
     sizes: dict[str, int] = {}
 
     def measured(data: bytes) -> bytes:
@@ -385,6 +399,26 @@ def journaled_rewrite(
         sha256_before=entry.checksum,
         sha256_after=entry.checksum_after,
     )
-    if entry.checksum == entry.checksum_after:
-        ctx.ineffective(f"the file's bytes did not change ({sizes.get('bytes_before', 0)} bytes)")
+    return entry
+
+
+def journaled_patch(fault: Fault, ctx: FaultContext, location: str, plan: Callable[[int], ChunkPatch]) -> JournalEntry:
+    """Like :func:`journaled_rewrite` for faults that change bytes in place: the file is streamed through
+    the journal's :meth:`~MutationJournal.patch`, never held in memory. Records the same on ``ctx``."""
+    path = mutable_target(fault, ctx, location)
+    sizes: dict[str, int] = {}
+
+    def measured(size: int) -> ChunkPatch:
+        edit = plan(size)
+        sizes.update(bytes_before=size, bytes_after=size)
+        return edit
+
+    entry = journal_of(ctx, fault).patch(path, measured, **journal_labels(ctx))
+    ctx.record(
+        path=entry.path,
+        journal_entry=entry.id,
+        **sizes,
+        sha256_before=entry.checksum,
+        sha256_after=entry.checksum_after,
+    )
     return entry

@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 from airflow_chaos import storage
 from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.faults.base import (
+    ChunkPatch,
     Fault,
     FaultContext,
     JournalEntry,
@@ -42,7 +43,9 @@ from airflow_chaos.faults.base import (
     Phase,
     journal_labels,
     journal_of,
+    journaled_patch,
     journaled_rewrite,
+    mutable_target,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class FileFault(Fault):
 
     phase = "after"
     template_fields = ("path",)
+    path_fields = ("path",)
 
     path: str = Field(min_length=1, description="The file or object to fault: a local path or URL (templated).")
     when: Literal["before", "after"] = Field(
@@ -167,18 +171,40 @@ class CorruptBytes(FileFault):
         wanted = self.n_bytes if self.n_bytes is not None else math.ceil(size * (self.fraction or 0.0))
         return min(wanted, size, max(1, math.floor(size * ctx.max_fraction)))
 
-    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
-        if not data:
+    def mutate(self, ctx: FaultContext) -> JournalEntry:
+        """Patch a streamed copy of the file (it is never held in memory), journaled first."""
+        return journaled_patch(self, ctx, self.path, lambda size: self.plan(size, ctx))
+
+    def plan(self, size: int, ctx: FaultContext) -> ChunkPatch:
+        """Draw the positions and XOR masks for a file of ``size`` bytes; return the chunk editor.
+
+        The draws are those of the in-memory algorithm (positions without replacement, then masks),
+        so a seed corrupts the same bytes whatever the chunking.
+        """
+        if size == 0:
             raise ChaosConfigError(f"{self.kind}: field 'path': {self.path} is empty, there is nothing to corrupt")
         import numpy as np
 
-        count = self.count(len(data), ctx)
-        positions = ctx.rng.choice(len(data), size=count, replace=False)
+        count = self.count(size, ctx)
+        positions = ctx.rng.choice(size, size=count, replace=False)
         masks = ctx.rng.integers(1, 256, size=count, dtype=np.uint8)
-        buffer = np.frombuffer(data, dtype=np.uint8).copy()
-        buffer[positions] ^= masks
+        order = np.argsort(positions)
+        positions, masks = positions[order], masks[order]
         ctx.record(bytes_corrupted=count)
-        return buffer.tobytes()
+
+        def edit(offset: int, chunk: bytes) -> bytes:
+            first, last = np.searchsorted(positions, (offset, offset + len(chunk)))
+            if first == last:
+                return chunk
+            buffer = np.frombuffer(chunk, dtype=np.uint8).copy()
+            buffer[positions[first:last] - offset] ^= masks[first:last]
+            return buffer.tobytes()
+
+        return edit
+
+    def transform(self, data: bytes, ctx: FaultContext) -> bytes:
+        """The corrupted bytes of ``data`` in memory (the same bytes :meth:`mutate` writes)."""
+        return self.plan(len(data), ctx)(0, data)
 
 
 class EmptyFile(FileFault):
@@ -257,6 +283,7 @@ class HoldBackFile(Fault):
     signals = ("freshness", "volume")
     phase = "around"
     template_fields = ("path",)
+    path_fields = ("path",)
 
     path: str = Field(min_length=1, description="The file or object to hold back: a local path or URL (templated).")
     release_after: float | None = Field(
@@ -298,8 +325,7 @@ class HoldBackFile(Fault):
             last = intents[-1]
             ctx.record(path=location, journal_entry=last.id, held_back_at=_iso(last.created), already_released=True)
             return None
-        storage.require_regular_file(storage.real_path(path), f"{self.kind}: field 'path'")
-        size = int(storage.real_path(path).stat().st_size)
+        size = int(storage.real_path(mutable_target(self, ctx, self.path)).stat().st_size)
         entry = journal.move_aside(path, **labels)
         ctx.record(
             path=location,

@@ -34,6 +34,7 @@ from airflow_chaos.operators.records import (
     redact_exception,
 )
 from airflow_chaos.records import Injection, InjectionStatus, utcnow
+from airflow_chaos.storage import Confinement
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
@@ -331,32 +332,56 @@ class ArmedRun:
             "task_id": self.task_id,
             "try_number": self.try_number,
         }
+        confinement = None
+        if injection.status is InjectionStatus.INJECTED:
+            with contextlib.suppress(ChaosConfigError):  # an unreadable setting already failed the render
+                confinement = self._confinement(self.arm.faults[injection.fault_index], "path")
         return FaultContext(
             seed=injection.seed,
             journal=self.journal,
             max_fraction=self.arm.max_fraction,
             labels=labels,
             changes=dict(injection.changes),
+            confinement=confinement,
         )
 
     def _render(self, fault: Fault) -> tuple[Fault, str | None]:
-        """Render the fault's ``template_fields`` with Jinja against the task's context.
+        """Render the fault's ``template_fields`` with Jinja against the task's context, then confine its paths.
 
-        A template that does not render is an engine error for this fault, never the task's.
+        A template that does not render, or a path that resolves outside where its template and
+        ``[chaos] allowed_paths`` allow, is an engine error for this fault, never the task's.
         """
         if not fault.template_fields:
             return fault, None
         try:
             update = {n: self.task.render_template(getattr(fault, n), self.context) for n in fault.template_fields}
-            return type(fault)(**{**fault.model_dump(), **update}), None
+            rendered = type(fault)(**{**fault.model_dump(), **update})
         except Exception as exc:  # noqa: BLE001 - a bad template must not fail the user's task
             return fault, f"rendering {list(fault.template_fields)} failed: {error_text(exc)}"
+        try:
+            for name in fault.path_fields:
+                confinement = self._confinement(fault, name)
+                if confinement is not None:
+                    confinement.check(getattr(rendered, name), f"{fault.kind}: field {name!r}")
+        except ChaosConfigError as exc:
+            return fault, str(exc)
+        return rendered, None
+
+    def _confinement(self, armed: Fault, name: str) -> Confinement | None:
+        """Where the armed fault's path field ``name`` may resolve once rendered (None: no such path).
+
+        Under the fixed directory of its template, and under a root of ``[chaos] allowed_paths`` when
+        that is set (read with the other settings; a task resumed after a deferral reads it again).
+        """
+        template = getattr(armed, name, None) if name in armed.path_fields else None
+        if template is None:
+            return None
+        roots = self.chaos_settings.allowed_paths if self.chaos_settings is not None else config.allowed_paths()
+        return Confinement(template=template, roots=roots)
 
     def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
         item.injection.status = InjectionStatus.ERROR
         item.injection.error = error_text(exc)
-        # a failed injection keeps no partial counts: what it recorded before the error did not happen
-        item.ctx.changes, item.ctx.ineffective_reason = dict(item.injection.changes), None
         self.log.warning(
             "chaos: %s failed inside the chaos engine; the task runs untouched: %s",
             item.fault.describe(),
@@ -447,8 +472,11 @@ class ArmedRun:
                 index,
                 error="injection record lost across the deferral; the fault was not applied after resuming",
             )
-            item = _Armed(self._render(armed_fault)[0], injection, self._fault_context(injection))
+            fault, error = self._render(armed_fault)
+            item = _Armed(fault, injection, self._fault_context(injection))
             item.done = injection.changes.get("served") == "deferred"
+            if error is not None and item.live:  # e.g. a path that left its directory during the deferral
+                self._fail_engine(item, ChaosConfigError(error))
             self.items.append(item)
 
     def _run_phases(self, execute: Callable[[Context], Any]) -> Any:
@@ -507,8 +535,6 @@ class ArmedRun:
             inj = item.injection
             inj.finished_at = now
             inj.changes.update(item.ctx.changes)
-            if inj.status is InjectionStatus.INJECTED and item.ctx.ineffective_reason is not None:
-                inj.effective, inj.reason = False, item.ctx.ineffective_reason  # changed nothing: SKIPPED
             if inj.status is InjectionStatus.INJECTED and outcome is not None:
                 inj.outcome = outcome  # type: ignore[assignment]
         push_injections(self.context, [i.injection for i in self.items])

@@ -319,3 +319,143 @@ def test_importing_storage_loads_no_table_library() -> None:
     code = "import sys, airflow_chaos.storage; print(sorted(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+# ---------------------------------------------------------------------- paths: confinement of rendered locations
+@pytest.mark.parametrize(
+    ("template", "prefix"),
+    [
+        ("/data/exports/{{ dag_run.conf['day'] }}/x.csv", "/data/exports/"),
+        ("/data/exports/day-{{ ds }}/x.csv", "/data/exports/"),
+        ("/data/{% if params.big %}big{% endif %}/x.csv", "/data/"),
+        ("s3://bucket/exports/{{ ds }}/x.csv", "s3://bucket/exports/"),
+        ("{{ var.value.root }}/x.csv", ""),
+        ("/data/exports/x.csv", None),
+    ],
+)
+def test_static_prefix_is_the_fixed_directory_before_the_first_template(template: str, prefix: str | None) -> None:
+    from airflow_chaos.storage import static_prefix
+
+    assert static_prefix(template) == prefix
+
+
+def _tree(tmp_path: Path) -> tuple[Path, Path]:
+    exports, secrets = tmp_path / "data" / "exports", tmp_path / "secrets"
+    (exports / "2026-01-01").mkdir(parents=True)
+    (secrets / "x").mkdir(parents=True)
+    (secrets / "x" / "x.csv").write_text("secret\n")
+    (exports / "linked").symlink_to(secrets / "x")
+    return exports, secrets
+
+
+@pytest.mark.parametrize(
+    ("day", "allowed"),
+    [("2026-01-01", True), ("new-day", True), ("../../secrets/x", False), ("linked", False), ("a/../../../secrets/x", False)],
+)
+def test_a_rendered_path_must_resolve_under_its_templates_fixed_directory(tmp_path: Path, day: str, allowed: bool) -> None:
+    from airflow_chaos.storage import Confinement
+
+    exports, _ = _tree(tmp_path)
+    confinement = Confinement(template=f"{exports}/{{{{ dag_run.conf['day'] }}}}/x.csv")
+    rendered = f"{exports}/{day}/x.csv"
+    if allowed:
+        confinement.check(rendered, "corrupt_bytes: field 'path'")
+        return
+    with pytest.raises(ChaosConfigError) as info:
+        confinement.check(rendered, "corrupt_bytes: field 'path'")
+    message = str(info.value)
+    assert "field 'path'" in message and f"{exports}/" in message and "nothing was changed" in message
+
+
+def test_a_prefix_is_a_directory_not_a_string_prefix(tmp_path: Path) -> None:
+    from airflow_chaos.storage import Confinement
+
+    exports, _ = _tree(tmp_path)
+    (tmp_path / "data" / "exports-evil").mkdir()
+    with pytest.raises(ChaosConfigError, match="outside"):
+        Confinement(template=f"{exports}/{{{{ ds }}}}.csv").check(f"{exports}-evil/x.csv", "f: field 'path'")
+
+
+def test_allowed_roots_bound_every_location_templated_or_not(tmp_path: Path) -> None:
+    from airflow_chaos.storage import Confinement
+
+    exports, secrets = _tree(tmp_path)
+    roots = (str(tmp_path / "elsewhere"), "s3://bucket/chaos")
+    for template in (f"{exports}/{{{{ ds }}}}/x.csv", f"{exports}/2026-01-01/x.csv"):
+        with pytest.raises(ChaosConfigError) as info:
+            Confinement(template=template, roots=roots).check(f"{exports}/2026-01-01/x.csv", "f: field 'path'")
+        assert "allowed_paths" in str(info.value) and str(tmp_path / "elsewhere") in str(info.value)
+    Confinement(template=f"{exports}/{{{{ ds }}}}/x.csv", roots=(str(tmp_path / "data"),)).check(
+        f"{exports}/2026-01-01/x.csv", "f: field 'path'"
+    )
+    with pytest.raises(ChaosConfigError, match="allowed_paths"):  # a static path through a symlink out of the roots
+        Confinement(template=f"{exports}/linked/x.csv", roots=(str(exports),)).check(f"{exports}/linked/x.csv", "f")
+    assert (secrets / "x" / "x.csv").read_text() == "secret\n"
+
+
+def test_a_static_path_is_not_bound_by_its_own_directory(tmp_path: Path) -> None:
+    """A path written out in full is the user's choice: a symlinked file in it is written through, as before."""
+    from airflow_chaos.storage import Confinement
+
+    exports, _ = _tree(tmp_path)
+    Confinement(template=f"{exports}/linked/x.csv").check(f"{exports}/linked/x.csv", "f: field 'path'")
+
+
+def test_a_template_without_a_fixed_directory_needs_allowed_roots(tmp_path: Path) -> None:
+    from airflow_chaos.storage import Confinement
+
+    with pytest.raises(ChaosConfigError, match=r"no fixed directory.*allowed_paths"):
+        Confinement(template="{{ dag_run.conf['path'] }}").check(str(tmp_path / "x.csv"), "f: field 'path'")
+    Confinement(template="{{ dag_run.conf['path'] }}", roots=(str(tmp_path),)).check(str(tmp_path / "x.csv"), "f")
+    with pytest.raises(ChaosConfigError, match="allowed_paths"):
+        Confinement(template="{{ dag_run.conf['path'] }}", roots=(str(tmp_path / "a"),)).check("/etc/passwd", "f")
+
+
+@pytest.mark.parametrize(
+    ("rendered", "allowed"),
+    [
+        ("s3://bucket/exports/2026/x.csv", True),
+        ("S3://bucket/exports/2026/x.csv", True),
+        ("s3://bucket/exports/../secrets/x.csv", False),
+        ("s3://bucket/exports/%2E%2E/secrets/x.csv", False),
+        ("s3://bucket/exports-evil/x.csv", False),
+        ("s3://other/exports/x.csv", False),
+        ("/bucket/exports/x.csv", False),
+    ],
+)
+def test_urls_are_normalized_and_dot_dot_segments_refused(rendered: str, allowed: bool) -> None:
+    from airflow_chaos.storage import Confinement
+
+    confinement = Confinement(template="s3://bucket/exports/{{ ds }}/x.csv")
+    if allowed:
+        confinement.check(rendered, "f: field 'path'")
+    else:
+        with pytest.raises(ChaosConfigError, match="field 'path'"):
+            confinement.check(rendered, "f: field 'path'")
+
+
+def test_reading_a_fifo_or_device_refuses_without_blocking(tmp_path: Path) -> None:
+    """``open_regular`` checks the opened descriptor: a FIFO swapped in after a stat never blocks a read."""
+    import os
+    import threading
+
+    from airflow_chaos.storage import open_regular, sha256_file
+
+    fifo = tmp_path / "orders.csv"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        for call in (lambda: open_regular(fifo), lambda: sha256_file(fifo), lambda: open_regular(Path("/dev/null"))):
+            try:
+                call()
+            except ChaosConfigError as exc:
+                errors.append(exc)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the reader stuck in open() before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not worker.is_alive(), "reading a FIFO blocked"
+    assert len(errors) == 3 and all("not a regular file" in str(e) for e in errors)

@@ -439,3 +439,94 @@ def test_an_unknown_state_resource_is_a_clear_error(tmp_path):
 
     with pytest.raises(ChaosInjectionError, match="no state resource 'nope.x'"):
         state_resource("nope.x")
+
+
+# ---------------------------------------------------------------------- streamed patches (large files)
+def _xor_at(positions):
+    """A plan flipping the bytes at ``positions``: what CorruptBytes hands the journal."""
+
+    def plan(size):
+        assert all(p < size for p in positions)
+
+        def edit(offset, chunk):
+            out = bytearray(chunk)
+            for p in positions:
+                if offset <= p < offset + len(chunk):
+                    out[p - offset] ^= 0xFF
+            return bytes(out)
+
+        return edit
+
+    return plan
+
+
+def test_patch_streams_a_copy_journals_both_checksums_and_restores(tmp_path):
+    target = tmp_path / "big.bin"
+    original = os.urandom(3 * (1 << 20) + 17)  # more than one 1 MiB chunk, with a ragged end
+    target.write_bytes(original)
+    os.chmod(target, 0o640)
+    positions = [0, (1 << 20) - 1, 1 << 20, len(original) - 1]
+    expected = bytearray(original)
+    for p in positions:
+        expected[p] ^= 0xFF
+    journal = Journal(tmp_path / "journal")
+
+    entry = journal.patch(target, _xor_at(positions), dag_id="d", run_id="r")
+
+    assert target.read_bytes() == bytes(expected) and _mode(target) == 0o640
+    assert entry.op == "rewrite" and entry.checksum == hashlib.sha256(original).hexdigest()
+    assert entry.checksum_after == hashlib.sha256(bytes(expected)).hexdigest()
+    assert [e.id for e in journal.pending(run_id="r")] == [entry.id]
+    assert (tmp_path / "journal" / "backups" / entry.id).read_bytes() == original
+    [result] = journal.restore()
+    assert result.outcome == "restored" and target.read_bytes() == original
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_plan_that_raises_or_changes_a_length_changes_nothing(tmp_path):
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"0123456789")
+    journal = Journal(tmp_path / "journal")
+
+    def refuse(size):
+        raise ValueError(f"nothing to do in {size} bytes")
+
+    with pytest.raises(ValueError, match="nothing to do in 10 bytes"):
+        journal.patch(target, refuse)
+    with pytest.raises(Exception, match="length"):
+        journal.patch(target, lambda size: lambda offset, chunk: chunk + b"!")
+    assert target.read_bytes() == b"0123456789"
+    assert journal.pending() == []
+
+
+@pytest.mark.parametrize("method", ["rewrite", "patch", "move_aside"])
+def test_the_journal_refuses_a_fifo_without_blocking_on_it(tmp_path, method):
+    """The journal's own guard, below the faults' check: a FIFO is never opened for a blocking read."""
+    import threading
+
+    from airflow_chaos.exceptions import ChaosConfigError
+
+    fifo = tmp_path / "orders.csv"
+    os.mkfifo(fifo)
+    journal = Journal(tmp_path / "journal")
+    calls = {
+        "rewrite": lambda: journal.rewrite(fifo, lambda data: data[:1]),
+        "patch": lambda: journal.patch(fifo, _xor_at([0])),
+        "move_aside": lambda: journal.move_aside(fifo),
+    }
+    errors = []
+
+    def call():
+        try:
+            calls[method]()
+        except ChaosConfigError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the reader stuck in open() before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not worker.is_alive(), f"{method} blocked on a FIFO"
+    assert len(errors) == 1 and "not a regular file" in str(errors[0])
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and journal.pending() == []

@@ -264,3 +264,160 @@ def test_hold_back_on_an_object_store_url():
         while not target.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
     assert target.read_bytes() == CSV and journal.pending() == []
+
+
+# ---------------------------------------------------------------------- only regular files; confinement; memory
+def _mutating_faults():
+    """Every fault that mutates a file (the crash test's list, which fails when a new one is missing there)."""
+    from tests.unit.experiment.test_journal_crash import FILE_PARAMS, TABLE_PARAMS
+
+    return [(k, p, "orders.csv") for k, p in FILE_PARAMS.items()] + [
+        (k, p, "orders.parquet") for k, p in TABLE_PARAMS.items()
+    ]
+
+
+def _special_node(tmp_path, node, name):
+    """A FIFO (``os.mkfifo``), a directory, or the null device (a copy of ``/dev/null``'s node when we
+    may create one, so a faulty fault could never remove the real ``/dev/null``)."""
+    import os
+    import stat
+    from pathlib import Path
+
+    path = tmp_path / "data" / name
+    path.parent.mkdir(exist_ok=True)
+    if node == "fifo":
+        os.mkfifo(path)
+    elif node == "directory":
+        path.mkdir()
+    else:
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            return Path("/dev/null")
+    return path
+
+
+@pytest.mark.parametrize("node", ["fifo", "directory", "device"])
+@pytest.mark.parametrize(("kind", "params", "name"), _mutating_faults(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_mutating_fault_refuses_a_fifo_a_directory_and_a_device(tmp_path, journal, node, kind, params, name):
+    import os
+    import threading
+
+    path = _special_node(tmp_path, node, name)
+    kind_before = os.stat(path).st_mode
+    fault = Fault.from_dict({"kind": kind, "path": str(path), **params})
+    ctx = ctx_for(journal)
+    errors = []
+
+    def inject():
+        try:
+            if fault.active_phase == "around":
+                with fault.around(ctx):
+                    pass
+            else:
+                fault.apply(None, ctx)
+        except ChaosConfigError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=inject, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive() and node == "fifo":  # unblock the reader stuck in open() before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert not worker.is_alive(), f"{kind} blocked on a {node}"
+    assert len(errors) == 1 and "field 'path'" in str(errors[0]), errors
+    assert os.stat(path).st_mode == kind_before and journal.entries() == []
+
+
+def test_a_fault_rechecks_its_confinement_just_before_mutating(tmp_path, journal):
+    """The wrapper checks a rendered path at once; the fault checks again when it acts, since a
+    directory may have been swapped for a symlink while the task ran."""
+    from airflow_chaos.storage import Confinement
+
+    exports, secrets = tmp_path / "exports", tmp_path / "secrets"
+    (exports / "2026-01-01").mkdir(parents=True)
+    secrets.mkdir()
+    (secrets / "x.csv").write_bytes(CSV)
+    template = f"{exports}/{{{{ ds }}}}/x.csv"
+    rendered = f"{exports}/2026-01-01/x.csv"
+    Confinement(template=template).check(rendered, "f")  # fine when rendered
+    (exports / "2026-01-01").rmdir()
+    (exports / "2026-01-01").symlink_to(secrets)  # ... then swapped while the task ran
+    for fault in (CorruptBytes(path=rendered, n_bytes=1), EmptyFile(path=rendered), HoldBackFile(path=rendered)):
+        ctx = FaultContext(seed=1, journal=journal, labels={"run_id": "r"}, confinement=Confinement(template=template))
+        with pytest.raises(ChaosConfigError, match=f"field 'path'.*outside {exports}/"):
+            if fault.active_phase == "around":
+                fault.around(ctx).__enter__()
+            else:
+                fault.apply(None, ctx)
+    assert (secrets / "x.csv").read_bytes() == CSV and journal.entries() == []
+
+
+def test_corrupt_bytes_streams_the_same_bytes_the_in_memory_algorithm_gives(tmp_path, journal):
+    """Positions and masks are drawn as before (same seed, same bytes); only the copy is streamed."""
+    import os
+
+    import numpy as np
+
+    original = os.urandom(5 * (1 << 20) + 3)
+    for params in ({"n_bytes": 1}, {"n_bytes": 1000}, {"fraction": 0.01}):
+        path = tmp_path / "big.bin"
+        path.write_bytes(original)
+        ctx = ctx_for(journal, seed=5)
+        CorruptBytes(path=str(path), **params).apply(None, ctx)
+        rng = np.random.default_rng(5)
+        count = ctx.changes["bytes_corrupted"]
+        positions = rng.choice(len(original), size=count, replace=False)
+        masks = rng.integers(1, 256, size=count, dtype=np.uint8)
+        expected = np.frombuffer(original, dtype=np.uint8).copy()
+        expected[positions] ^= masks
+        assert path.read_bytes() == expected.tobytes(), params
+        assert ctx.changes["bytes_before"] == ctx.changes["bytes_after"] == len(original)
+        assert ctx.changes["sha256_before"] == sha(original) != ctx.changes["sha256_after"]
+        journal.restore()
+        assert path.read_bytes() == original
+
+
+MEMORY_PROBE = """
+import json, re, sys
+from airflow_chaos.experiment.journal import Journal
+from airflow_chaos.faults import CorruptBytes, FaultContext
+
+def kib(field):
+    return int(re.search(field + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+
+path, journal_root = sys.argv[1], sys.argv[2]
+ctx = FaultContext(seed=7, journal=Journal(journal_root), labels={"run_id": "r"})
+fault = CorruptBytes(path=path, n_bytes=1)
+import numpy  # the fault's own import, loaded before the baseline
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # reset the peak (VmHWM) to the current resident set
+before = kib("VmRSS")
+fault.apply(None, ctx)
+print(json.dumps({"growth_kib": kib("VmHWM") - before, "corrupted": ctx.changes["bytes_corrupted"]}))
+"""
+
+
+def test_corrupt_bytes_on_a_64_mib_file_does_not_hold_it_in_memory(tmp_path):
+    """Peak RSS growth of CorruptBytes(n_bytes=1) on 64 MiB stays under 32 MiB (it held the file three times).
+
+    A fresh interpreter whose peak resident set (VmHWM) is reset just before the fault, so the peak
+    is the fault's own (Linux ``/proc``). bench/file_faults.py measures 500 MiB."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.bin"
+    with path.open("wb") as fh:
+        for _ in range(64):
+            fh.write(os.urandom(1 << 20))
+    before = sha(path.read_bytes())
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(path), str(tmp_path / "journal")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["corrupted"] == 1 and sha(path.read_bytes()) != before
+    assert result["growth_kib"] / 1024 < 32, f"peak RSS grew by {result['growth_kib'] / 1024:.0f} MiB"

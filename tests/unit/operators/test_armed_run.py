@@ -348,62 +348,87 @@ def test_an_engine_failure_status_is_error_in_the_enum():
     assert InjectionStatus(records[0]["status"]) is InjectionStatus.ERROR
 
 
-# ---------------------------------------------------------------------- faults that changed nothing (issue #8 item 2)
-class RecordsThenFails(Fault):
-    """Records counts, then fails inside the chaos engine: the counts must not survive on the record."""
-
-    kind = "test_unit_records_then_fails"
-    signals = ("volume",)
-    phase = "before"
-
-    when: str = "before"
-
-    @property
-    def active_phase(self) -> Any:
-        return self.when
-
-    def _half_done(self, ctx: FaultContext) -> None:
-        ctx.record(rows_affected=5, rows_before=10)
-        ctx.ineffective("never mind")
-        raise EngineBug(f"{self.when}: bug after recording partial counts")
-
-    def before(self, ctx: FaultContext) -> None:
-        self._half_done(ctx)
-
-    def apply(self, value: Any, ctx: FaultContext) -> Any:
-        self._half_done(ctx)
-
-    @contextlib.contextmanager
-    def around(self, ctx: FaultContext) -> Iterator[None]:
-        try:
-            yield
-        finally:
-            self._half_done(ctx)
+# ---------------------------------------------------------------------- rendered paths stay where their template says
+@pytest.fixture
+def exports(tmp_path):
+    """``data/exports/<day>/x.csv`` files, a secret beside ``data``, and ``exports/linked`` -> the secret's directory."""
+    exports, secrets = tmp_path / "data" / "exports", tmp_path / "secrets" / "x"
+    for day in ("2026-01-01", "2026-01-02"):
+        (exports / day).mkdir(parents=True)
+        (exports / day / "x.csv").write_bytes(b"id,amount\n1,9.5\n")
+    secrets.mkdir(parents=True)
+    (secrets / "x.csv").write_bytes(b"token,1\n")
+    (exports / "linked").symlink_to(secrets)
+    return exports
 
 
-@pytest.mark.parametrize("when", ["before", "around", "after"])
-def test_a_failed_injection_keeps_no_partial_change_counts(when):
-    result, records = run(RecordsThenFails(when=when), Tag(name="t"), execute=Work())
-    assert result == {**OUTPUT, "tags": ["t"]}
-    failed, other = records
-    assert failed["status"] == "error" and "bug after recording partial counts" in failed["error"]
-    assert failed["changes"] == {}, "counts recorded before the error are not what happened"
-    assert failed["effective"] is True and failed["reason"] is None  # an error, not a 'changed nothing'
-    assert other["changes"] == {"rows_affected": 1} and other["effective"] is True
+def _conf_run(exports, day, fault_cls=faults.CorruptBytes, **params):
+    """Run a task armed with a file fault on ``<exports>/{{ dag_run.conf['day'] }}/x.csv``, run conf ``day``."""
+    from types import SimpleNamespace
+
+    ti = FakeTaskInstance(run_id=f"confined-{day}")
+    ctx = context(ti)
+    ctx["dag_run"] = SimpleNamespace(conf={"day": day})
+    work = Work()
+    fault = fault_cls(path=f"{exports}/{{{{ dag_run.conf['day'] }}}}/x.csv", **params)
+    result, records = run(fault, execute=work, ctx=ctx)
+    return result, records, work
 
 
-def test_inject_nulls_on_an_empty_frame_is_recorded_not_effective_with_its_reason():
-    import pandas as pd
+@pytest.mark.parametrize("day", ["../../secrets/x", "linked", "2026-01-01/../../../secrets/x"])
+def test_a_rendered_path_outside_its_templates_directory_is_refused_and_nothing_changes(exports, day):
+    secret = exports.parent.parent / "secrets" / "x" / "x.csv"
+    result, [rec], work = _conf_run(exports, day, n_bytes=1)
+    assert result == OUTPUT and work.calls == 1  # the user's task ran untouched
+    assert rec["status"] == "error"
+    assert "corrupt_bytes: field 'path'" in rec["error"] and f"outside {exports}/" in rec["error"]
+    assert secret.read_bytes() == b"token,1\n"
+    from airflow_chaos.experiment.journal import Journal
 
-    empty = pd.DataFrame({"order_id": pd.Series([], dtype="int64"), "qty": pd.Series([], dtype="int64")})
-    result, records = run(faults.InjectNulls(column="qty", fraction=0.2), execute=lambda _: empty)
-    assert result.equals(empty) and list(result.dtypes) == list(empty.dtypes)
-    (rec,) = records
-    assert rec["status"] == "injected" and rec["outcome"] == "success"
-    assert rec["effective"] is False and rec["reason"] == "no rows to corrupt: the table is empty"
-    assert rec["changes"]["rows_affected"] == 0
+    assert Journal(config.journal_root()).entries(run_id=f"confined-{day}") == []
 
 
-def test_a_fault_that_changed_something_is_recorded_effective():
-    _, records = run(Tag(name="a"), execute=Work())
-    assert records[0]["effective"] is True and records[0]["reason"] is None
+def test_a_rendered_path_inside_its_templates_directory_is_injected(exports):
+    from airflow_chaos.experiment.journal import Journal
+
+    _, [rec], _ = _conf_run(exports, "2026-01-01", n_bytes=1)
+    assert rec["status"] == "injected" and rec["changes"]["path"] == f"{exports}/2026-01-01/x.csv"
+    assert (exports / "2026-01-01" / "x.csv").read_bytes() != b"id,amount\n1,9.5\n"
+    Journal(config.journal_root()).restore(run_id="confined-2026-01-01")
+    assert (exports / "2026-01-01" / "x.csv").read_bytes() == b"id,amount\n1,9.5\n"
+
+
+def test_allowed_paths_bound_every_file_fault(exports, monkeypatch):
+    """``[chaos] allowed_paths`` set: a path inside its template's directory but outside every root is refused."""
+    elsewhere = exports.parent.parent / "elsewhere"
+    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", f"{elsewhere}, s3://bucket/chaos")
+    for fault_cls, params in ((faults.CorruptBytes, {"n_bytes": 1}), (faults.HoldBackFile, {})):
+        _, [rec], work = _conf_run(exports, "2026-01-02", fault_cls, **params)
+        assert rec["status"] == "error" and work.calls == 1
+        assert "field 'path'" in rec["error"] and "allowed_paths" in rec["error"] and str(elsewhere) in rec["error"]
+    assert (exports / "2026-01-02" / "x.csv").read_bytes() == b"id,amount\n1,9.5\n"
+
+    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", f"{elsewhere},{exports.parent}")
+    _, [rec], _ = _conf_run(exports, "2026-01-02", faults.EmptyFile)
+    assert rec["status"] == "injected" and (exports / "2026-01-02" / "x.csv").read_bytes() == b""
+    from airflow_chaos.experiment.journal import Journal
+
+    Journal(config.journal_root()).restore(run_id="confined-2026-01-02")
+
+
+def test_a_template_without_a_fixed_directory_is_refused_unless_allowed_paths_bound_it(exports, monkeypatch):
+    from types import SimpleNamespace
+
+    target = exports / "2026-01-01" / "x.csv"
+    ti = FakeTaskInstance(run_id="confined-free")
+    ctx = context(ti)
+    ctx["dag_run"] = SimpleNamespace(conf={"path": str(target)})
+    _, [rec] = run(faults.EmptyFile(path="{{ dag_run.conf['path'] }}"), execute=Work(), ctx=ctx)
+    assert rec["status"] == "error" and "no fixed directory" in rec["error"] and "allowed_paths" in rec["error"]
+    assert target.read_bytes() == b"id,amount\n1,9.5\n"
+
+
+def test_http_fault_paths_are_url_paths_not_files(exports, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", str(exports))
+    _, [rec] = run(faults.HttpError(status=500, path="/api/{{ ds }}/../x"), execute=Work())
+    assert rec["status"] == "injected" and rec["fault"]["path"] == "/api/2026-01-01/../x"
