@@ -31,6 +31,17 @@ def served_features(served: Served) -> list[str]:
     return [k for k in served if not k.endswith(TS_SUFFIX) and f"{k}{TS_SUFFIX}" in served]
 
 
+def column(served: Served, ref: str) -> Sequence[Any] | None:
+    """The served values of ``ref`` (``"view:feature"`` or a bare ``"feature"`` matching one served column)."""
+    if ref in served:
+        return served[ref]
+    name = ref.split(":")[-1]
+    if name in served:
+        return served[name]
+    matches = [k for k in served if k.split(":")[-1] == name and not k.endswith(TS_SUFFIX)]
+    return served[matches[0]] if len(matches) == 1 else None
+
+
 def _limit(limits: float | Mapping[str, float], feature: str) -> float | None:
     if isinstance(limits, Mapping):
         value = limits.get(feature, limits.get(feature.split(":")[-1]))
@@ -98,12 +109,11 @@ def presence(served: Served, required: Sequence[str], max_missing_fraction: floa
     """Fails when a feature the model needs is not served, or is null for more than ``max_missing_fraction``."""
     absent, mostly_null = [], {}
     for ref in required:
-        name = ref.split(":")[-1]
-        key = ref if ref in served else name
-        if key not in served:
+        found = column(served, ref)
+        if found is None:
             absent.append(ref)
             continue
-        values = list(served[key])
+        values = list(found)
         nulls = sum(v is None for v in values)
         if values and nulls / len(values) > max_missing_fraction:
             mostly_null[ref] = round(nulls / len(values), 4)
@@ -120,8 +130,7 @@ def value_ranges(served: Served, ranges: Mapping[str, tuple[float, float] | Sequ
     out_of_range: dict[str, Any] = {}
     for ref, bounds in ranges.items():
         low, high = float(bounds[0]), float(bounds[1])
-        name = ref.split(":")[-1]
-        values = [float(v) for v in served.get(ref, served.get(name, ())) if v is not None]
+        values = [float(v) for v in (column(served, ref) or ()) if v is not None]
         bad = [v for v in values if not low <= v <= high]
         if bad:
             out_of_range[ref] = {"rows": len(bad), "of": len(values), "min": min(bad), "max": max(bad), "range": [low, high]}
@@ -190,12 +199,14 @@ def ks_pvalue(values: Sequence[float], reference: Sequence[float]) -> tuple[floa
 def skew(served: Served, stats: Mapping[str, Any], psi_threshold: float = 0.2, ks_alpha: float = 0.01) -> Detection:
     """Serving vs training: fails when a feature's PSI exceeds ``psi_threshold`` or its KS p-value is below ``ks_alpha``."""
     per_feature: dict[str, Any] = {}
-    skewed = []
+    skewed: list[str] = []
+    not_served: list[str] = []
     for feature, st in stats.items():
-        column = served.get(feature, served.get(feature.split(":")[-1]))
-        if column is None:
+        found = column(served, feature)
+        if found is None:
+            not_served.append(feature)
             continue
-        values = [float(v) for v in column if v is not None and math.isfinite(float(v))]
+        values = [float(v) for v in found if v is not None and math.isfinite(float(v))]
         if not values:
             continue
         psi = population_stability_index(values, st["edges"], st["proportions"])
@@ -214,8 +225,8 @@ def skew(served: Served, stats: Mapping[str, Any], psi_threshold: float = 0.2, k
     return Detection(
         check="feature_skew",
         signals=["feature.skew"],
-        passed=not skewed,
-        observed={"skewed": skewed, "psi_threshold": psi_threshold, "ks_alpha": ks_alpha, "features": per_feature},
+        passed=not skewed and not not_served,
+        observed={"skewed": skewed, "not_served": not_served, "psi_threshold": psi_threshold, "ks_alpha": ks_alpha, "features": per_feature},
     )
 
 

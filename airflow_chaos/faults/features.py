@@ -411,10 +411,19 @@ def journal_view(fault: Fault, ctx: FaultContext, io: ViewIO, transform: Callabl
     def change(state: Any) -> Any:
         if state is None:
             raise ChaosConfigError(f"field 'feature_view': {io.name!r} is not in the registry of {io.repo}")
-        return transform(json.loads(json.dumps(state)))
+        return canonical_view(transform(json.loads(json.dumps(state))))
 
     entry = journal_of(ctx, fault).change_state(resource, key, repo_context(io.repo), change, **journal_labels(ctx))
     return entry.id
+
+
+def canonical_view(state: dict[str, Any]) -> dict[str, Any]:
+    """A view-proto dict as the registry gives it back (timestamps in their canonical form), so that the
+    journal's checksum of the faulted state is the checksum of what a restore will find."""
+    from feast.protos.feast.core.FeatureView_pb2 import FeatureView as FeatureViewProto
+    from google.protobuf.json_format import MessageToDict, ParseDict
+
+    return dict(MessageToDict(ParseDict(state, FeatureViewProto()), preserving_proto_field_name=True))
 
 
 def add_interval(start: datetime, end: datetime) -> Callable[[dict[str, Any]], dict[str, Any]]:

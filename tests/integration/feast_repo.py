@@ -93,11 +93,25 @@ def served(repo: Path, view: str = VIEW, drivers: int = 40) -> dict[str, list[An
     return dict(store_of(repo).get_online_features(features=refs, entity_rows=entity_rows(drivers)).to_dict(include_event_timestamps=True))
 
 
-def registry_views(repo: Path) -> dict[str, bytes]:
-    """Every feature view in the registry, as its serialized proto (definition, intervals, timestamps)."""
+def registry_views(repo: Path) -> dict[str, str]:
+    """Every feature view in the registry, as its serialized proto in hex (definition, intervals, timestamps)."""
     proto = store_of(repo).registry._registry_store.get_registry_proto()
-    return {fv.spec.name: fv.SerializeToString(deterministic=True) for fv in proto.feature_views}
+    return {fv.spec.name: fv.SerializeToString(deterministic=True).hex() for fv in proto.feature_views}
 
 
 def snapshot(repo: Path, views: Sequence[str] = (VIEW,), drivers: int = 40) -> dict[str, Any]:
     return {"served": {v: served(repo, v, drivers) for v in views}, "registry": registry_views(repo)}
+
+
+def save_snapshot(repo: Path | str, view: str, drivers: int = 40) -> None:
+    """Write the view's state (served values with timestamps, registry object) beside the repo."""
+    import json
+
+    snap = snapshot(Path(repo), (view,), drivers)
+    (Path(repo) / f"snapshot_{view}.json").write_text(json.dumps(snap, default=str))
+
+
+def load_snapshot(repo: Path | str, view: str) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads((Path(repo) / f"snapshot_{view}.json").read_text()))
