@@ -315,13 +315,18 @@ class MutationJournal(Protocol):
 
 @dataclass
 class FaultContext:
-    """What a fault gets when it is applied: its seeded RNG, the journal, and a place to record changes."""
+    """What a fault gets when it is applied: its seeded RNG, the journal, and a place to record changes.
+
+    ``ineffective_reason`` is set (through :meth:`ineffective`) when the fault went in but changed
+    nothing; the wrapper records the injection ``effective=False`` with it, and its verdict is SKIPPED.
+    """
 
     seed: int
     journal: MutationJournal | None = None
     max_fraction: float = 1.0
     changes: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)
+    ineffective_reason: str | None = None
     confinement: storage.Confinement | None = None  # where the fault's ``path`` may resolve (set by the wrapper)
     _rng: np.random.Generator | None = field(default=None, repr=False)
 
@@ -337,6 +342,14 @@ class FaultContext:
     def record(self, **changes: Any) -> None:
         """Record what changed (rows, columns, bytes, requests) on the injection."""
         self.changes.update(changes)
+
+    def ineffective(self, reason: str) -> None:
+        """Say that the fault changed nothing, and why (e.g. ``"no rows to corrupt: the table is empty"``).
+
+        The first reason given is kept.
+        """
+        if self.ineffective_reason is None:
+            self.ineffective_reason = reason
 
     def bounded_fraction(self, fraction: float) -> float:
         """``fraction`` capped by the blast-radius limit ``max_fraction``."""
@@ -382,6 +395,7 @@ def journaled_rewrite(
     """The one way a fault rewrites a file: journal first, then replace it atomically; record what changed.
 
     Records on ``ctx``: the absolute path, the journal entry id, sizes and SHA-256 before and after.
+    A rewrite that leaves the bytes as they were is not effective (``ctx.ineffective``).
     """
     path = mutable_target(fault, ctx, location)
     sizes: dict[str, int] = {}
@@ -399,6 +413,8 @@ def journaled_rewrite(
         sha256_before=entry.checksum,
         sha256_after=entry.checksum_after,
     )
+    if entry.checksum == entry.checksum_after:
+        ctx.ineffective(f"the file's bytes did not change ({sizes.get('bytes_before', 0)} bytes)")
     return entry
 
 
@@ -421,4 +437,6 @@ def journaled_patch(fault: Fault, ctx: FaultContext, location: str, plan: Callab
         sha256_before=entry.checksum,
         sha256_after=entry.checksum_after,
     )
+    if entry.checksum == entry.checksum_after:
+        ctx.ineffective(f"the file's bytes did not change ({sizes.get('bytes_before', 0)} bytes)")
     return entry

@@ -47,8 +47,10 @@ from airflow_chaos.faults.tables import (
     as_arrow,
     bounded_count,
     column_names,
+    differs,
     fit_numeric,
     get_column,
+    handled_column,
     num_rows,
     numeric_dtype,
     numeric_values,
@@ -63,6 +65,7 @@ from airflow_chaos.faults.tables import (
     table_kind,
     take_values,
     to_pandas_like,
+    valid_positions,
     valid_rows,
 )
 from airflow_chaos.storage import format_of, read_table, write_table
@@ -97,16 +100,29 @@ __all__ = [
 Scalar = str | int | float | bool
 
 
+DICTIONARY = frozenset({"dictionary"})
+EMPTY_TABLE = "no rows to corrupt: the table is empty"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
 # ---------------------------------------------------------------------- the base of every table fault
 class TableFault(Fault):
     """A fault on a task's returned table, or on a table file the task wrote (``path``).
 
-    Subclasses implement :meth:`transform` (table in, new table out, same type).
+    Subclasses implement :meth:`transform` (table in, new table out, same type) and record
+    ``rows_affected``: the rows whose values actually changed. The one rule for a fault that changed
+    nothing: with ``rows_affected == 0`` (and always on an empty table), unless the fault changes the
+    schema (``changes_schema``), the fault is not effective (``ctx.ineffective`` with the reason), hands
+    back its input as it was and leaves a file's bytes alone; its verdict is SKIPPED, never SILENT.
     """
 
     phase = "after"
     template_fields: ClassVar[tuple[str, ...]] = ("path",)
     path_fields: ClassVar[tuple[str, ...]] = ("path",)
+    changes_schema: ClassVar[bool] = False  # a schema fault changes an empty table too
 
     path: str | None = Field(
         default=None,
@@ -126,9 +142,34 @@ class TableFault(Fault):
 
     def apply(self, value: Any, ctx: FaultContext) -> Any:
         if self.path is None:
-            return self.transform(value, ctx)
+            return self._faulted(value, ctx)
         self._apply_to_file(self.path, ctx)
         return value
+
+    def _faulted(self, table: Any, ctx: FaultContext) -> Any:
+        """:meth:`transform`, then the rule for a fault that changed nothing (see the class notes)."""
+        if num_rows(table) == 0 and not self.changes_schema:
+            ctx.ineffective(EMPTY_TABLE)  # first: no fault-specific reason can hide it
+        out = self.transform(table, ctx)
+        if not self.changes_schema and ctx.changes.get("rows_affected") == 0:
+            ctx.ineffective(self._nothing_changed(table, ctx))
+        if ctx.ineffective_reason is None:
+            return out
+        return table.copy(deep=False) if table_kind(table) == "pandas" else table
+
+    def _nothing_changed(self, table: Any, ctx: FaultContext) -> str:
+        """Why no row changed, when the fault itself did not say."""
+        rows = num_rows(table)
+        column = getattr(self, "column", None)
+        if isinstance(column, str) and not len(valid_positions(get_column(table, column))):
+            return f"no rows to corrupt: column {column!r} is all null"
+        fraction = getattr(self, "fraction", None)
+        if isinstance(fraction, float) and bounded_count(ctx.bounded_fraction(fraction), rows) == 0:
+            capped = f" (capped at max_fraction {ctx.max_fraction})" if ctx.max_fraction < fraction else ""
+            return f"no rows to corrupt: fraction {fraction}{capped} of {_rows(rows)} rounds down to 0"
+        if bounded_count(ctx.max_fraction, rows) == 0:
+            return f"no rows to corrupt: max_fraction {ctx.max_fraction} of {_rows(rows)} rounds down to 0"
+        return f"no rows changed: {self.kind} changed 0 of {_rows(rows)}"
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         """Return a faulted copy of ``table`` (pandas DataFrame or pyarrow Table)."""
@@ -136,9 +177,12 @@ class TableFault(Fault):
 
     def _apply_to_file(self, path: str, ctx: FaultContext) -> None:
         fmt = format_of(path, owner=self.kind)
-        journaled_rewrite(
-            self, ctx, path, lambda data: write_table(self.transform(read_table(data, fmt, kind="arrow"), ctx), fmt)
-        )
+
+        def rewrite(data: bytes) -> bytes:
+            out = self._faulted(read_table(data, fmt, kind="arrow"), ctx)
+            return data if ctx.ineffective_reason is not None else write_table(out, fmt)  # nothing changed: same bytes
+
+        journaled_rewrite(self, ctx, path, rewrite)
         ctx.record(file_format=fmt)
 
 
@@ -173,6 +217,7 @@ class DropColumn(TableFault):
 
     kind = "drop_column"
     signals = ("schema",)
+    changes_schema = True
 
     column: str = Field(min_length=1, description="The column to drop.")
 
@@ -188,6 +233,7 @@ class RenameColumn(TableFault):
 
     kind = "rename_column"
     signals = ("schema",)
+    changes_schema = True
 
     column: str = Field(min_length=1, description="The column to rename.")
     to: str = Field(min_length=1, description="Its new name; must not exist yet.")
@@ -220,6 +266,7 @@ class CastColumn(TableFault):
 
     kind = "cast_column"
     signals = ("schema",)
+    changes_schema = True
 
     column: str = Field(min_length=1, description="The column to cast.")
     to_type: CastType = Field(description="The type it arrives as.")
@@ -228,8 +275,7 @@ class CastColumn(TableFault):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self, allow=frozenset({"dictionary", "period"}))
         arrow = as_arrow(column)
         target = pa.type_for_alias(self.to_type)
         if arrow.type == target:
@@ -250,6 +296,7 @@ class AddColumn(TableFault):
 
     kind = "add_column"
     signals = ("schema",)
+    changes_schema = True
 
     column: str = Field(min_length=1, description="The new column's name; must not exist yet.")
     value: Scalar | None = Field(default=None, description="The value in every row (None: all null).")
@@ -277,6 +324,7 @@ class ReorderColumns(TableFault):
 
     kind = "reorder_columns"
     signals = ("schema",)
+    changes_schema = True
 
     order: list[str] | None = Field(default=None, min_length=2, description="The new order of all columns.")
 
@@ -338,8 +386,7 @@ class InjectNulls(TableFault):
         return self
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self, allow=DICTIONARY)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
         candidates = valid_rows(column)
         positions, condition = self._choose(table, column, candidates, count, ctx)
@@ -360,8 +407,8 @@ class InjectNulls(TableFault):
         if self.mechanism == "MNAR":
             return rank_window(column, candidates, count, ctx.rng), None
         condition = self.condition_column or self._other_column(table, ctx)
-        require_column(table, condition, self, "condition_column")
-        return rank_window(get_column(table, condition), candidates, count, ctx.rng), condition
+        ranked = handled_column(table, condition, self, "condition_column", allow=DICTIONARY)
+        return rank_window(ranked, candidates, count, ctx.rng), condition
 
     def _other_column(self, table: Any, ctx: FaultContext) -> str:
         others = [c for c in column_names(table) if c != self.column]
@@ -399,18 +446,17 @@ class OutOfRange(TableFault):
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         import numpy as np
 
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self)
         dtype = numeric_dtype(column, self)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
         positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
-        if self.scale is not None:
-            new = numeric_values(column, positions) * self.scale
-        else:
-            new = np.full(len(positions), self.value, dtype=np.float64)
-        fitted = fit_numeric(new, dtype)
+        old = numeric_values(column, positions)
+        fitted = fit_numeric(old * self.scale if self.scale is not None else np.full(len(old), self.value), dtype)
+        changed = int(np.count_nonzero(fitted != old))
+        if len(positions) and not changed:
+            ctx.ineffective(f"no rows changed: {_rows(len(positions))} picked, each already holding its new value")
         ctx.record(
-            rows_affected=len(positions),
+            rows_affected=changed,
             columns=[self.column],
             new_min=_json_float(fitted.min()) if len(fitted) else None,
             new_max=_json_float(fitted.max()) if len(fitted) else None,
@@ -437,15 +483,18 @@ class CorruptCategories(TableFault):
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         import pyarrow as pa
 
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self, allow=DICTIONARY)
         strings = self._as_strings(column)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
         positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
-        new = self._replacements(strings.take(pa.array(positions)), strings, ctx)
+        picked = strings.take(pa.array(positions))
+        new = self._replacements(picked, strings, ctx)
         new_values = sorted(set(new.unique().to_pylist()))
+        changed = int(differs(picked, new).sum())
+        if len(positions) and not changed:
+            ctx.ineffective(f"no rows changed: {_rows(len(positions))} picked, each already holding its new value")
         ctx.record(
-            rows_affected=len(positions),
+            rows_affected=changed,
             columns=[self.column],
             distinct_new_values=len(new_values),
             new_values=new_values[:20],
@@ -529,33 +578,46 @@ class ShiftDistribution(TableFault):
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         from airflow_chaos.faults.tables import numeric_stats
 
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self)
         dtype = numeric_dtype(column, self)
         mean, std, valid = numeric_stats(column)
+        record = {"columns": [self.column], "mean_before": _json_float(mean), "std_before": _json_float(std)}
+        if std == 0:  # at most one distinct value: every value is the mean, and stays it
+            if valid:
+                ctx.ineffective(
+                    f"no rows changed: column {self.column!r} has standard deviation 0 (one distinct value)"
+                )
+            ctx.record(rows_affected=0, capped=False, **record)
+            return table
         scope = _row_scope(ctx, None, len(column), column)
         # x -> mean + (x - mean) * std_scale + mean_shift * std, as one multiply-add
         offset = mean * (1.0 - self.std_scale) + self.mean_shift * std
-        ctx.record(
-            rows_affected=valid if scope is None else len(scope),
-            columns=[self.column],
-            mean_before=_json_float(mean),
-            std_before=_json_float(std),
-            capped=scope is not None,
-        )
-        return set_column(table, self.column, _multiply_add(column, scope, dtype, self.std_scale, offset))
+        new, changed = _multiply_add(column, scope, dtype, self.std_scale, offset)
+        if changed is None:
+            changed = valid if scope is None else len(scope)
+        ctx.record(rows_affected=changed, capped=scope is not None, **record)
+        return set_column(table, self.column, new)
 
 
-def _multiply_add(column: Any, scope: Positions | None, dtype: Any, scale: float, offset: float) -> Any:
-    """``column * scale + offset`` on ``scope`` (all rows when None), in the column's own type."""
+def _multiply_add(
+    column: Any, scope: Positions | None, dtype: Any, scale: float, offset: float
+) -> tuple[Any, int | None]:
+    """``column * scale + offset`` on ``scope`` (all rows when None), in the column's own type.
+
+    Also returns how many non-null values changed (None on the Arrow float path, where every one does:
+    counting them would cost as much as the shift; integers can round back to where they were).
+    """
+    import numpy as np
+
     if scope is None and table_kind_of_column(column) == "arrow" and dtype.kind == "f":
         import pyarrow.compute as pc
 
         scaled = column if scale == 1 else pc.multiply(column, scale)
-        return pc.add(scaled, offset).cast(column.type)
+        return pc.add(scaled, offset).cast(column.type), None
     values = numeric_values(column, scope)
-    shifted = values + offset if scale == 1 else values * scale + offset
-    return put_numeric(column, scope, fit_numeric(shifted, dtype))
+    fitted = fit_numeric(values + offset if scale == 1 else values * scale + offset, dtype)
+    changed = int(np.count_nonzero((fitted != values) & ~np.isnan(values)))
+    return put_numeric(column, scope, fitted), changed
 
 
 class SwapColumns(TableFault):
@@ -578,13 +640,14 @@ class SwapColumns(TableFault):
         return self
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
-        require_column(table, self.a, self, "a")
-        require_column(table, self.b, self, "b")
-        col_a, col_b = get_column(table, self.a), get_column(table, self.b)
+        col_a, col_b = handled_column(table, self.a, self, "a"), handled_column(table, self.b, self, "b")
         if _same_type(col_a, col_b):
             scope = _row_scope(ctx, None, len(col_a))
             new_a, new_b = _swap_same(col_a, col_b, scope)
-            rows = len(col_a) if scope is None else len(scope)
+            rows = _holding_rows(col_a, col_b, scope)
+            if not rows and len(col_a):
+                where = "every row" if scope is None else "every row picked"
+                ctx.ineffective(f"no rows to corrupt: columns {self.a!r} and {self.b!r} are both null in {where}")
         else:
             new_a, new_b, rows = self._swap_numeric(col_a, col_b, ctx)
         ctx.record(rows_affected=rows, columns=[self.a, self.b], capped=ctx.bounded_fraction(1.0) < 1)
@@ -593,21 +656,37 @@ class SwapColumns(TableFault):
     def _swap_numeric(self, col_a: Any, col_b: Any, ctx: FaultContext) -> tuple[Any, Any, int]:
         import numpy as np
 
-        from airflow_chaos.faults.tables import valid_positions
-
         dtype_a, dtype_b = numeric_dtype(col_a, self, "a"), numeric_dtype(col_b, self, "b")
         both = np.intersect1d(valid_positions(col_a), valid_positions(col_b), assume_unique=True)
+        if len(col_a) and not len(both):
+            ctx.ineffective(f"no rows to corrupt: no row where {self.a!r} and {self.b!r} both hold a value")
         scope = _row_scope(ctx, both, len(col_a))
         rows = both if scope is None else scope
-        new_a = put_numeric(col_a, rows, fit_numeric(numeric_values(col_b, rows), dtype_a))
-        new_b = put_numeric(col_b, rows, fit_numeric(numeric_values(col_a, rows), dtype_b))
-        return new_a, new_b, len(rows)
+        values_a, values_b = numeric_values(col_a, rows), numeric_values(col_b, rows)
+        to_a, to_b = fit_numeric(values_b, dtype_a), fit_numeric(values_a, dtype_b)
+        changed = int(np.count_nonzero((to_a != values_a) | (to_b != values_b)))
+        if len(rows) and not changed:
+            ctx.ineffective(
+                f"no rows changed: {self.a!r} and {self.b!r} hold equal values in the {_rows(len(rows))} swapped"
+            )
+        return put_numeric(col_a, rows, to_a), put_numeric(col_b, rows, to_b), changed
 
 
 def _same_type(col_a: Any, col_b: Any) -> bool:
     if table_kind_of_column(col_a) == "arrow":
         return bool(col_a.type == col_b.type)
     return bool(col_a.dtype == col_b.dtype)
+
+
+def _holding_rows(col_a: Any, col_b: Any, scope: Positions | None) -> int:
+    """Rows of ``scope`` (None: all rows) where at least one column holds a value: swapping two nulls changes nothing."""
+    from airflow_chaos.faults.tables import null_mask
+
+    size = len(col_a) if scope is None else len(scope)
+    if table_kind_of_column(col_a) == "arrow" and not (col_a.null_count and col_b.null_count):
+        return size
+    both_null = null_mask(col_a) & null_mask(col_b)
+    return size - int(both_null.sum() if scope is None else both_null[scope].sum())
 
 
 def _swap_same(col_a: Any, col_b: Any, scope: Positions | None) -> tuple[Any, Any]:
@@ -630,6 +709,8 @@ class TruncateRows(TableFault):
 
         rows = num_rows(table)
         dropped = bounded_count(ctx.bounded_fraction(1.0 - self.keep_fraction), rows)
+        if rows and not dropped:
+            ctx.ineffective(f"no rows to corrupt: keeping {self.keep_fraction} of {_rows(rows)} drops none")
         ctx.record(rows_affected=dropped, rows_before=rows, rows_after=rows - dropped)
         return head_rows(table, rows - dropped)
 
@@ -637,8 +718,9 @@ class TruncateRows(TableFault):
 class DropPartition(TableFault):
     """Volume: every row of one partition (``column == value``) is missing, e.g. one day or one region.
 
-    ``value`` is cast to the column's type (``"2024-01-01"`` matches a date column). No matching row
-    raises ChaosConfigError, so a fault that could not act is never mistaken for one that did.
+    ``value`` is cast to the column's type (``"2024-01-01"`` matches a date column). When the column
+    holds values but none matches, ChaosConfigError is raised (likely a typo in ``value``); an empty
+    table or an all-null column has no rows to drop and is recorded not effective.
     """
 
     kind = "drop_partition"
@@ -652,8 +734,7 @@ class DropPartition(TableFault):
 
         from airflow_chaos.faults.tables import filter_rows, mask_of
 
-        require_column(table, self.column, self)
-        matched = self._matches(as_arrow(get_column(table, self.column)))
+        matched = self._matches(as_arrow(handled_column(table, self.column, self, allow=DICTIONARY)))
         rows = num_rows(table)
         limit = bounded_count(ctx.bounded_fraction(1.0), rows)
         dropped = matched if len(matched) <= limit else sample_positions(ctx.rng, limit, matched, rows)
@@ -672,19 +753,24 @@ class DropPartition(TableFault):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if pa.types.is_null(column.type):
-            raise ChaosConfigError(f"{self.kind}: field 'value': no row has {self.column} == {self.value!r} (all null)")
-        try:
-            scalar = pa.scalar(self.value).cast(column.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            raise ChaosConfigError(
-                f"{self.kind}: field 'value': {self.value!r} does not fit {column.type}: {exc}"
-            ) from None
+        if column.null_count == len(column):  # empty or all null: nothing to drop (not effective, SKIPPED)
+            if not pa.types.is_null(column.type):
+                self._scalar(column.type)  # a value that can never match is still a config error
+            return np.empty(0, dtype=np.int64)
+        scalar = self._scalar(column.type)
         equal = pc.fill_null(pc.equal(column, scalar), False)
         matched = np.flatnonzero(np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)).astype(np.int64)
         if not len(matched):
             raise ChaosConfigError(f"{self.kind}: field 'value': no row has {self.column} == {self.value!r}")
         return matched
+
+    def _scalar(self, type_: Any) -> Any:
+        import pyarrow as pa
+
+        try:
+            return pa.scalar(self.value).cast(type_)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise ChaosConfigError(f"{self.kind}: field 'value': {self.value!r} does not fit {type_}: {exc}") from None
 
 
 class DuplicateRows(TableFault):
@@ -726,7 +812,10 @@ def _derange(ctx: FaultContext, count: int) -> Positions:
 
 
 class ShuffleRows(TableFault):
-    """Ordering: the rows arrive in a seeded random order (pandas rows keep their index labels)."""
+    """Ordering: the rows arrive in a seeded random order (pandas rows keep their index labels).
+
+    ``rows_affected`` counts the rows moved; rows identical in every column that trade places count too.
+    """
 
     kind = "shuffle_rows"
     signals = ("ordering",)
@@ -742,6 +831,8 @@ class ShuffleRows(TableFault):
         else:
             order[scope] = scope[_derange(ctx, len(scope))]
         moved = int((order != _all_rows(rows)).sum())
+        if (rows if scope is None else len(scope)) == 1:
+            ctx.ineffective("no rows to corrupt: a single row cannot be reordered")
         ctx.record(rows_affected=moved, capped=scope is not None)
         return take_rows(table, order)
 
@@ -822,8 +913,7 @@ class BackdateTimestamps(TableFault):
         return by
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self)
         shift = self._shifter(column)
         scope = _row_scope(ctx, None, len(column), column)
         if scope is None:
@@ -882,13 +972,20 @@ class OutOfOrderTimestamps(TableFault):
     fraction: float = Field(gt=0, le=1, description="Fraction of rows whose values move (capped by max_fraction).")
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
-        require_column(table, self.column, self)
-        column = get_column(table, self.column)
+        column = handled_column(table, self.column, self)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
         positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        if len(positions) == 1:
+            ctx.ineffective(
+                f"no rows to corrupt: fraction {self.fraction} of {_rows(len(column))} picks 1 row: "
+                "a single row cannot trade places"
+            )
         sources = positions[_cycle(ctx, len(positions))]
-        moved = int((sources != positions).sum())
+        moved_values = take_values(column, sources)
+        moved = int(differs(take_values(column, positions), moved_values).sum())
+        if len(positions) > 1 and not moved:
+            ctx.ineffective(f"no rows changed: the {_rows(len(positions))} picked in {self.column!r} hold equal values")
         ctx.record(rows_affected=moved, columns=[self.column])
-        if moved == 0:
-            return set_column(table, self.column, column)
-        return set_column(table, self.column, put_values(column, positions, take_values(column, sources)))
+        if not moved:
+            return table
+        return set_column(table, self.column, put_values(column, positions, moved_values))

@@ -382,6 +382,8 @@ class ArmedRun:
     def _fail_engine(self, item: _Armed, exc: BaseException) -> None:
         item.injection.status = InjectionStatus.ERROR
         item.injection.error = error_text(exc)
+        # a failed injection keeps no partial counts: what it recorded before the error did not happen
+        item.ctx.changes, item.ctx.ineffective_reason = dict(item.injection.changes), None
         self.log.warning(
             "chaos: %s failed inside the chaos engine; the task runs untouched: %s",
             item.fault.describe(),
@@ -535,6 +537,8 @@ class ArmedRun:
             inj = item.injection
             inj.finished_at = now
             inj.changes.update(item.ctx.changes)
+            if inj.status is InjectionStatus.INJECTED and item.ctx.ineffective_reason is not None:
+                inj.effective, inj.reason = False, item.ctx.ineffective_reason  # changed nothing: SKIPPED
             if inj.status is InjectionStatus.INJECTED and outcome is not None:
                 inj.outcome = outcome  # type: ignore[assignment]
         push_injections(self.context, [i.injection for i in self.items])

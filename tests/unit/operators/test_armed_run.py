@@ -348,6 +348,67 @@ def test_an_engine_failure_status_is_error_in_the_enum():
     assert InjectionStatus(records[0]["status"]) is InjectionStatus.ERROR
 
 
+# ---------------------------------------------------------------------- faults that changed nothing (issue #8 item 2)
+class RecordsThenFails(Fault):
+    """Records counts, then fails inside the chaos engine: the counts must not survive on the record."""
+
+    kind = "test_unit_records_then_fails"
+    signals = ("volume",)
+    phase = "before"
+
+    when: str = "before"
+
+    @property
+    def active_phase(self) -> Any:
+        return self.when
+
+    def _half_done(self, ctx: FaultContext) -> None:
+        ctx.record(rows_affected=5, rows_before=10)
+        ctx.ineffective("never mind")
+        raise EngineBug(f"{self.when}: bug after recording partial counts")
+
+    def before(self, ctx: FaultContext) -> None:
+        self._half_done(ctx)
+
+    def apply(self, value: Any, ctx: FaultContext) -> Any:
+        self._half_done(ctx)
+
+    @contextlib.contextmanager
+    def around(self, ctx: FaultContext) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self._half_done(ctx)
+
+
+@pytest.mark.parametrize("when", ["before", "around", "after"])
+def test_a_failed_injection_keeps_no_partial_change_counts(when):
+    result, records = run(RecordsThenFails(when=when), Tag(name="t"), execute=Work())
+    assert result == {**OUTPUT, "tags": ["t"]}
+    failed, other = records
+    assert failed["status"] == "error" and "bug after recording partial counts" in failed["error"]
+    assert failed["changes"] == {}, "counts recorded before the error are not what happened"
+    assert failed["effective"] is True and failed["reason"] is None  # an error, not a 'changed nothing'
+    assert other["changes"] == {"rows_affected": 1} and other["effective"] is True
+
+
+def test_inject_nulls_on_an_empty_frame_is_recorded_not_effective_with_its_reason():
+    import pandas as pd
+
+    empty = pd.DataFrame({"order_id": pd.Series([], dtype="int64"), "qty": pd.Series([], dtype="int64")})
+    result, records = run(faults.InjectNulls(column="qty", fraction=0.2), execute=lambda _: empty)
+    assert result.equals(empty) and list(result.dtypes) == list(empty.dtypes)
+    (rec,) = records
+    assert rec["status"] == "injected" and rec["outcome"] == "success"
+    assert rec["effective"] is False and rec["reason"] == "no rows to corrupt: the table is empty"
+    assert rec["changes"]["rows_affected"] == 0
+
+
+def test_a_fault_that_changed_something_is_recorded_effective():
+    _, records = run(Tag(name="a"), execute=Work())
+    assert records[0]["effective"] is True and records[0]["reason"] is None
+
+
 # ---------------------------------------------------------------------- rendered paths stay where their template says
 @pytest.fixture
 def exports(tmp_path):
