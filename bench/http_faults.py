@@ -191,7 +191,8 @@ def main() -> None:
         injector = TaskInjector(key=())
         injector.rules = (faults.HttpError(status=500, rate=0.0).rule(_ctx()),)
         proxy = FaultProxy(injector)
-        proxy_url = proxy.start(set_environment=False)
+        proxy.start()
+        proxy_url = proxy.auth_url  # the proxy answers 407 without the credential
         try:
             print(f"fault proxy pass-through throughput ({args.seconds:.0f} s each, rule armed with rate=0):")
             for threads in (1, 8):

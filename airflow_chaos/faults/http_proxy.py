@@ -208,7 +208,11 @@ class FaultProxy:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        self._session = ClientSession(auto_decompress=False, timeout=ClientTimeout(total=None))
+        self._session = ClientSession(
+            auto_decompress=False,
+            timeout=ClientTimeout(total=None),
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),  # only what the client sent
+        )
 
     async def _shutdown(self) -> None:
         if self._session is not None:
@@ -230,8 +234,8 @@ class FaultProxy:
         if not hmac.compare_digest(request.headers.get("Proxy-Authorization", ""), self._expected):
             return _refuse(407, "proxy credential required", **{"Proxy-Authenticate": 'Basic realm="airflow-chaos"'})
         connect = request.method == "CONNECT"
-        if not connect and not request.message.url.absolute:
-            return _refuse(400, "not a proxy request (the target must be an absolute URL)")
+        if not connect and request.raw_path[:7].lower() != "http://":
+            return _refuse(400, "not a proxy request: the target must be an absolute http:// URL (CONNECT for https)")
         host, port = _target(request)
         if self._is_self(host, port):
             return _refuse(508, "refusing a request to the proxy's own address")
@@ -301,7 +305,6 @@ class FaultProxy:
             headers=headers,
             data=data,
             allow_redirects=False,
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
         )
 
     # ------------------------------------------------------------------ CONNECT
@@ -344,9 +347,13 @@ async def _stream_back(request: web.BaseRequest, upstream: ClientResponse) -> we
     from multidict import CIMultiDict
 
     headers = CIMultiDict((k, v) for k, v in upstream.headers.items() if k.lower() not in _NOT_FORWARDED)
+    length = upstream.content_length if "chunked" not in upstream.headers.get("Transfer-Encoding", "") else None
+    if length is not None and length <= CHUNK and request.method != "HEAD":  # one chunk: answered in one write
+        body = await upstream.read()
+        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=body)
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
-    if upstream.content_length is not None and "chunked" not in upstream.headers.get("Transfer-Encoding", ""):
-        response.content_length = upstream.content_length
+    if length is not None:
+        response.content_length = length
     await response.prepare(request)
     try:
         async for chunk in upstream.content.iter_chunked(CHUNK):

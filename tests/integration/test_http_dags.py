@@ -3,15 +3,20 @@
 One DAG shows the four outcomes of the same kind of fault on an API-calling task:
 retries with backoff -> RECOVERED; no retries -> FAILED_LOUDLY; a task that swallows the error and
 returns ``[]`` with no check -> SILENT (its assertion fails); the same task followed by a row-count
-check -> DETECTED. A second DAG drives ``curl`` in a BashOperator through the loopback fault proxy.
+check -> DETECTED. A second DAG drives ``curl`` in a BashOperator through the loopback fault proxy,
+while another thread of the same process calls the API unfaulted.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.harness import loopback_server
 
@@ -127,6 +132,19 @@ def http_proxy_curl():
     )
     chaos(slow, faults.HttpLatency(ms=300, proxy=True), seed=3)
 
+    # the child's proxy variable (token redacted), its NO_PROXY, and curl at the proxy without the credential
+    boundary = BashOperator(
+        task_id="curl_boundary",
+        bash_command=(
+            'redacted=$(printf %s "$HTTP_PROXY" | sed -E "s/:[^:@]+@/:TOKEN@/"); '
+            'anonymous=$(curl -s -o /dev/null -w %{http_code} -x "http://${HTTP_PROXY#*@}" ' + API + '); '
+            'echo "$redacted|${NO_PROXY-unset}|$anonymous"'
+        ),
+        env={"NO_PROXY": "127.0.0.1,localhost"},
+        append_env=True,
+    )
+    chaos(boundary, faults.HttpLatency(ms=1, proxy=True), seed=3)
+
 
 http_proxy_curl()
 """
@@ -194,10 +212,37 @@ def test_retries_recover_no_retries_fail_loudly_swallowing_is_silent_until_a_row
 
 
 def test_curl_in_a_bash_operator_goes_through_the_fault_proxy(dag_runner, chaos_on, api, monkeypatch):
+    """The armed BashOperators' curl is faulted; a second thread of the worker, calling the same API
+    during the whole run (dag.test runs the tasks in this process), never is."""
     monkeypatch.delenv("HTTP_PROXY", raising=False)
     path = dag_runner.write("http_proxy_curl", PROXY_DAG.replace("__API__", api))
-    result = dag_runner.run(path, "http_proxy_curl")
+    statuses: list[int | str] = []
+    stop = threading.Event()
+
+    def other_thread() -> None:
+        with requests.Session() as session:  # trust_env: it would follow HTTP_PROXY if the worker had one
+            while not stop.is_set():
+                try:
+                    statuses.append(session.get(api, timeout=5).status_code)
+                except requests.RequestException as exc:
+                    statuses.append(type(exc).__name__)
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=other_thread, daemon=True)
+    thread.start()
+    try:
+        result = dag_runner.run(path, "http_proxy_curl")
+    finally:
+        stop.set()
+        thread.join(10)
     assert result.state == "success", result.task_states
+    assert len(statuses) > 50 and set(statuses) == {200}
+
+    redacted, no_proxy, anonymous = result.xcom("curl_boundary").split("|")
+    assert re.fullmatch(r"http://chaos:TOKEN@127\.0\.0\.1:\d+", redacted)
+    assert no_proxy == "unset" and anonymous == "407"
+    boundary = _injection(result, "curl_boundary")["changes"]
+    assert boundary["requests_seen"] == 0 and "@" not in boundary["proxy"]  # the anonymous call never reached the rules
 
     first, rest = result.xcom("curl_rate_limited").split("||")
     status_line, *headers = first.split("|")

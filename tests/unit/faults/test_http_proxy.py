@@ -8,6 +8,7 @@ the scoping of the proxy variables to the armed task's child processes (never ``
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -242,9 +243,12 @@ def test_a_request_to_the_proxy_itself_is_refused_and_the_proxy_keeps_serving(ur
         port = address.rsplit(":", 1)[1]
         looped = [curl(f"{address}/items"), curl(f"http://localhost:{port}/"), curl(f"http://127.0.0.1:{port}/x")]
         tunnel = curl_code(f"http://127.0.0.1:{port}/", "-p", write_out="%{http_connect}")
+        userinfo = proxy_env()["HTTP_PROXY"].removeprefix("http://").split("@")[0]
+        credential = "Proxy-Authorization: Basic " + base64.b64encode(userinfo.encode()).decode()
+        as_a_server = curl_code(f"{address}/items", "--noproxy", "*", "-H", credential)  # origin-form
         after = [curl(url) for _ in range(3)]
     assert [r.status for r in looped] == [508, 508, 508] and all(r.elapsed < 2 for r in looped)
-    assert tunnel == "508"
+    assert tunnel == "508" and as_a_server == "400"
     assert [r.status for r in after] == [200, 200, 200]
     assert ctx.changes["requests_seen"] == 3  # refused requests never reach the rules
 
