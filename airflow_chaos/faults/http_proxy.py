@@ -140,7 +140,7 @@ class FaultProxy:
         self.host = require_loopback(host)
         self.port = port
         self._token = secrets.token_urlsafe(18)
-        self._expected = "Basic " + base64.b64encode(f"{PROXY_USER}:{self._token}".encode()).decode()
+        self._expected = b"Basic " + base64.b64encode(f"{PROXY_USER}:{self._token}".encode())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.BaseRunner | None = None
@@ -231,7 +231,8 @@ class FaultProxy:
 
     def _refusal(self, request: web.BaseRequest) -> web.StreamResponse | None:
         """Why this request is refused before any fault decides it (407, 400, 508, 403), or None."""
-        if not hmac.compare_digest(request.headers.get("Proxy-Authorization", ""), self._expected):
+        given = request.headers.get("Proxy-Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self._expected):
             return _refuse(407, "proxy credential required", **{"Proxy-Authenticate": 'Basic realm="airflow-chaos"'})
         connect = request.method == "CONNECT"
         if not connect and request.raw_path[:7].lower() != "http://":

@@ -217,9 +217,10 @@ def test_requests_without_the_task_credential_get_407_and_are_never_forwarded(ur
         wrong_token = curl_code(url, "-x", wrong)
         outside = curl_code("http://example.com/", "-x", address)
         tunnel = curl_code("https://example.com/", "-p", "-x", address, write_out="%{http_connect}")
+        garbled = curl_code(url, "-x", address, "--proxy-header", "Proxy-Authorization: Basic \u00e9t\u00e9")
         challenge = curl(url, "-x", address)
         allowed = curl(url)  # the child's environment carries the credential
-    assert (plain, wrong_token, outside, tunnel) == ("407", "407", "407", "407")
+    assert (plain, wrong_token, outside, tunnel, garbled) == ("407", "407", "407", "407", "407")
     assert challenge.headers["proxy-authenticate"] == 'Basic realm="airflow-chaos"'
     assert allowed.status == 200 and json.loads(allowed.body) == ITEMS
     assert ctx.changes["requests_seen"] == 1  # only the authenticated request reached the rules
