@@ -376,8 +376,8 @@ register_state_resource(ONLINE_ROWS, OnlineRowsResource)
 register_state_resource(REGISTRY_VIEW, RegistryViewResource)
 
 
-def _chunks(items: Sequence[str], limit: int = MAX_ENTRIES) -> list[Sequence[str]]:
-    size = max(1, math.ceil(len(items) / limit))
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    size = max(1, math.ceil(len(items) / MAX_ENTRIES))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

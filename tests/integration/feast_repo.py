@@ -54,7 +54,7 @@ def build_repo(
     materialized_until: timedelta = timedelta(days=2),
 ) -> Path:
     """A repo whose source holds ``days`` of hourly rows up to now, materialized up to ``now - materialized_until``."""
-    from feast import Entity, FeatureStore, FeatureView, Field, FileSource
+    from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
     from feast.types import Float32, Int64
 
     root.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def build_repo(
     now = hour_now()
     source_path = root / "data" / "driver_stats.parquet"
     write_source(source_path, drivers, now - timedelta(days=days), now + timedelta(hours=1))
-    driver = Entity(name="driver", join_keys=["driver_id"])
+    driver = Entity(name="driver", join_keys=["driver_id"], value_type=ValueType.INT64)
     source = FileSource(path=str(source_path), timestamp_field="event_timestamp", created_timestamp_column="created")
     schema = [Field(name="conv_rate", dtype=Float32), Field(name="acc_rate", dtype=Float32), Field(name="avg_daily_trips", dtype=Int64)]
     fvs = [FeatureView(name=name, entities=[driver], ttl=TTL, schema=schema, source=source) for name in views]
