@@ -15,6 +15,11 @@ request was faulted. Decisions come from a generator seeded by the injection see
 the same seed faults the same calls in the same order, an Airflow retry draws a fresh stream.
 Counts and ``first_n`` are per try: an Airflow retry starts counting again, so exercise recovery
 with ``first_n`` through in-task retries (urllib3 ``Retry``, tenacity), or with ``rate`` < 1.
+``first_n_tries`` counts Airflow tries instead (from the task instance's try number): the fault is
+armed on tries 1..N only, so a task with ``retries`` >= N recovers through Airflow's own retries. A
+try past N runs clean and records ``armed=False`` with ``effective=True`` (the fault went in on the
+earlier tries, whose records Airflow clears when it retries): its verdict is RECOVERED when the
+checks on its output pass.
 
 Faults follow the task's context: requests from asyncio tasks are covered, but threads a task
 starts itself do not inherit context variables; submit work as ``pool.submit(contextvars.copy_context().run,
@@ -61,6 +66,9 @@ class HttpFault(Fault):
     method: str = Field(default="*", min_length=1, description="Glob on the HTTP method, case-insensitive.")
     rate: float = Field(default=1.0, ge=0, le=1, description="Chance that a matching request is faulted.")
     first_n: int | None = Field(default=None, ge=1, description="Fault only the first N matching requests.")
+    first_n_tries: int | None = Field(
+        default=None, ge=1, strict=True, description="Fault only the first N Airflow tries of the task (then run clean)."
+    )
     proxy: bool = Field(
         default=False,
         description="Also start the loopback fault proxy for the task's child processes (HTTP(S)_PROXY in their env).",
@@ -88,6 +96,9 @@ class HttpFault(Fault):
 
     @contextlib.contextmanager
     def around(self, ctx: FaultContext) -> Iterator[None]:
+        if past_first_tries(self.first_n_tries, ctx):
+            yield
+            return
         rule = self.rule(ctx)
         labels = ctx.labels
         key = (labels.get("dag_id"), labels.get("run_id"), labels.get("task_id"), labels.get("try_number"))
@@ -103,6 +114,25 @@ class HttpFault(Fault):
                 yield
         finally:
             ctx.record(**rule.summary())
+
+
+def past_first_tries(first_n_tries: int | None, ctx: FaultContext) -> bool:
+    """True (and recorded on ``ctx``) when this try comes after the first ``first_n_tries``: it runs clean.
+
+    The record keeps the injection effective: the fault went in on tries 1..N (Airflow clears their
+    records when it retries), and this clean try is where it is absorbed or not.
+    """
+    try_number = int(ctx.labels.get("try_number") or 1)
+    if first_n_tries is None or try_number <= first_n_tries:
+        return False
+    ctx.record(
+        armed=False,
+        first_n_tries=first_n_tries,
+        try_number=try_number,
+        effective=True,
+        summary=f"armed on tries 1..{first_n_tries} only; try {try_number} ran clean",
+    )
+    return True
 
 
 def _statuses(value: int | list[int]) -> list[int]:
