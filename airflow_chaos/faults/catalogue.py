@@ -25,6 +25,7 @@ FAMILIES: dict[str, str] = {
     "timing": "Timing and partial runs",
     "http": "HTTP faults",
     "features": "Feature-store faults",
+    "registry": "Model-registry faults",
 }
 
 
@@ -44,8 +45,14 @@ def type_label(annotation: Any) -> str:
 
 
 def value_label(value: Any) -> str:
-    """A default or literal value as Python source: ``"MCAR"``, ``None``, ``1.0``."""
-    return json.dumps(value) if isinstance(value, str) else repr(value)
+    """A default or literal value as Python source: ``"MCAR"``, ``None``, ``1.0``, ``["tags"]``."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(value_label(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{value_label(k)}: {value_label(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def field_label(name: str, info: FieldInfo) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from airflow_chaos.faults import Fault
-from airflow_chaos.faults.catalogue import catalogue_markdown, type_label
+from airflow_chaos.faults.catalogue import catalogue_markdown, type_label, value_label
 
 
 def _rows() -> dict[str, list[str]]:
@@ -36,6 +36,12 @@ def test_fields_show_type_and_default_as_python_source():
     assert "`values: list[str] \\| None = None`" in rows["corrupt_categories"][2]
     assert '= "truncated_json" (alias kind)`' in rows["malformed_body"][2]
     assert rows["drop_column"][2] == "`column: str`, `path: str \\| None = None`"  # required first, shared last
+
+
+def test_value_label_writes_python_with_double_quoted_strings():
+    assert value_label(["signature", "tags"]) == '["signature", "tags"]'
+    assert value_label({"a": 1}) == '{"a": 1}'
+    assert value_label(None) == "None" and value_label(False) == "False" and value_label(30.0) == "30.0"
 
 
 def test_type_label():
