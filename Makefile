@@ -17,7 +17,7 @@ DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
 	AIRFLOW__CHAOS__ENABLED=True
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench mutate clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -50,5 +50,32 @@ lint: install
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Mutation testing of the decision logic (mutmut; not part of `make test` or CI): the functions
+# below are mutated, the fast unit tests listed under [tool.mutmut] in pyproject.toml run against
+# each mutant, then tests/mutation_report.py prints the kill rate per module and the survivors
+# (`$(BIN)/mutmut show NAME` shows one). Results are cached under mutants/: a re-run only tests
+# what changed.
+MUTATE_FUNCTIONS := \
+	'airflow_chaos.experiment.safety.*' \
+	'airflow_chaos.experiment.verdicts.*' \
+	'airflow_chaos.faults.base.*' \
+	'airflow_chaos.operators.chaos.x*ChaosArm*' \
+	'airflow_chaos.operators.chaos.x*ArmedRun*' \
+	'airflow_chaos.operators.chaos.x*_Armed*' \
+	'airflow_chaos.operators.chaos.x*_GuardedExit*' \
+	'airflow_chaos.operators.chaos.x_run_armed__*' \
+	'airflow_chaos.operators.chaos.x__count_run_injections__*' \
+	'airflow_chaos.operators.chaos.x__suspended__*' \
+	'airflow_chaos.faults.http_injector.x*Rule*' \
+	'airflow_chaos.faults.http_injector.x*TaskInjector*' \
+	'airflow_chaos.faults.http_injector.x*Effect*' \
+	'airflow_chaos.faults.http_injector.x_malform__*' \
+	'airflow_chaos.faults.http_injector.x__rename_keys__*' \
+	'airflow_chaos.faults.http_injector.x__glob__*'
+
+mutate: install
+	$(BIN)/mutmut run --max-children 2 $(MUTATE_FUNCTIONS) || true
+	$(BIN)/python tests/mutation_report.py
+
 clean:
-	rm -rf $(AIRFLOW_HOME_DIR) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(AIRFLOW_HOME_DIR) reports .pytest_cache .mypy_cache .ruff_cache mutants

@@ -175,3 +175,55 @@ def test_the_table_labels_mapped_tasks_and_faults():
     row = report.table().splitlines()[2]
     assert row == "transform[2]  drop_column(column='price')  schema   SILENT   the fault went in and every task went green"
     assert build_report([], [], {}, {}).table().splitlines()[-1] == "resilience score: n/a (0 injected, nothing recorded)"
+
+
+# ---------------------------------------------------------------------- exact texts and edge cases
+def test_the_table_in_full():
+    det = Detection(check="cols", signals=["schema"], passed=False, task_id="validate")
+    report = build_report([inj(), inj(Delay(seconds=1), map_index=2)], [det], {}, DOWN)
+    assert report.table().splitlines() == [
+        "task          fault                                 signals    verdict   evidence" + " " * 35,
+        "------------  ------------------------------------  ---------  --------  " + "-" * 43,
+        "transform     drop_column(column='price')           schema     DETECTED  validate:cols [schema]" + " " * 21,
+        "transform[2]  delay(seconds=1.0, defer_above=60.0)  freshness  SILENT    the fault went in and every task went green",
+        "resilience score: 50% (2 injected, 1 DETECTED, 1 SILENT)",
+    ]
+
+
+def test_detected_reason_and_recovered_evidence_texts():
+    det = Detection(check="cols", signals=["schema"], passed=False, task_id="validate")
+    assert one(inj(), [det]).reason == "a check on a matching signal failed"
+    anonymous = Detection(check="rows", signals=["volume"], passed=True)
+    assert one(inj(HttpError(status=500)), [anonymous]).evidence == ["?:rows passed"]
+
+
+def test_a_task_missing_from_the_downstream_map_has_only_itself_in_scope():
+    det = Detection(check="c", signals=["schema"], passed=False, task_id="validate")
+    assert one(inj(task="load"), [det], {"validate": "failed"}, downstream={}).verdict is Verdict.SILENT
+    assert one(inj(task="load", outcome="raised"), [], {}, downstream={}).evidence == ["load failed"]
+
+
+def test_a_result_carries_the_injections_changes_and_identity():
+    injection = inj(changes={"rows_affected": 3}, map_index=4)
+    result = one(injection)
+    assert result.changes == {"rows_affected": 3}
+    assert (result.injection_id, result.task_id, result.map_index, result.kind) == (injection.id, "transform", 4, "drop_column")
+    assert result.fault == injection.fault and result.signals == ["schema"]
+
+
+def test_the_score_per_signal_is_a_share():
+    results = decide_verdicts(
+        [inj(), inj(DropColumn(column="b")), inj(DropColumn(column="c"), task="extract")],
+        [Detection(check="c", signals=["schema"], passed=False, task_id="validate")],
+        {},
+        {"transform": {"validate"}, "extract": set()},
+    )
+    assert [r.verdict for r in results] == [Verdict.DETECTED, Verdict.DETECTED, Verdict.SILENT]
+    assert score(results) == (pytest.approx(2 / 3), {"schema": pytest.approx(2 / 3)})
+
+
+def test_a_report_without_a_run_names_none():
+    report = build_report([], [])
+    assert (report.dag_id, report.run_id) == ("", "")
+    assert report.to_json()["counts"] == {v.value: 0 for v in Verdict}
+    assert build_report([inj()], [], {}, DOWN).to_json()["results"][0]["verdict"] == "SILENT"  # JSON mode: plain strings

@@ -18,7 +18,7 @@ from airflow_chaos import config, faults
 from airflow_chaos.exceptions import ChaosInjectedFailure
 from airflow_chaos.faults.base import Fault, FaultContext, injection_seed
 from airflow_chaos.records import InjectionStatus
-from tests.unit.operators.runtime import FakeTaskInstance, armed_run, context, run
+from tests.unit.operators.runtime import FakeTaskInstance, armed_run, context, make_task, run
 
 OUTPUT = {"a": [1, 2, 3]}
 
@@ -348,148 +348,110 @@ def test_an_engine_failure_status_is_error_in_the_enum():
     assert InjectionStatus(records[0]["status"]) is InjectionStatus.ERROR
 
 
-# ---------------------------------------------------------------------- faults that changed nothing (issue #8 item 2)
-class RecordsThenFails(Fault):
-    """Records counts, then fails inside the chaos engine: the counts must not survive on the record."""
+# ---------------------------------------------------------------------- arming twice, resuming, suspending
+def test_arming_twice_adds_the_faults_and_the_newest_settings_win():
+    from airflow_chaos.operators.chaos import ChaosArm
 
-    kind = "test_unit_records_then_fails"
-    signals = ("volume",)
-    phase = "before"
-
-    when: str = "before"
-
-    @property
-    def active_phase(self) -> Any:
-        return self.when
-
-    def _half_done(self, ctx: FaultContext) -> None:
-        ctx.record(rows_affected=5, rows_before=10)
-        ctx.ineffective("never mind")
-        raise EngineBug(f"{self.when}: bug after recording partial counts")
-
-    def before(self, ctx: FaultContext) -> None:
-        self._half_done(ctx)
-
-    def apply(self, value: Any, ctx: FaultContext) -> Any:
-        self._half_done(ctx)
-
-    @contextlib.contextmanager
-    def around(self, ctx: FaultContext) -> Iterator[None]:
-        try:
-            yield
-        finally:
-            self._half_done(ctx)
+    first = ChaosArm.build([Tag(name="a")], probability=0.5, seed=1, dry_run=False, max_fraction=0.9)
+    second = ChaosArm.build([Tag(name="b")], probability=0.2, seed=3, dry_run=True, max_fraction=0.5)
+    assert first.plus(second) == ChaosArm((Tag(name="a"), Tag(name="b")), 0.2, 3, True, 0.5)
 
 
-@pytest.mark.parametrize("when", ["before", "around", "after"])
-def test_a_failed_injection_keeps_no_partial_change_counts(when):
-    result, records = run(RecordsThenFails(when=when), Tag(name="t"), execute=Work())
-    assert result == {**OUTPUT, "tags": ["t"]}
-    failed, other = records
-    assert failed["status"] == "error" and "bug after recording partial counts" in failed["error"]
-    assert failed["changes"] == {}, "counts recorded before the error are not what happened"
-    assert failed["effective"] is True and failed["reason"] is None  # an error, not a 'changed nothing'
-    assert other["changes"] == {"rows_affected": 1} and other["effective"] is True
+def test_disabled_chaos_hands_the_context_to_the_task(monkeypatch):
+    from airflow_chaos.operators.chaos import ChaosArm, run_armed
+
+    monkeypatch.setenv("AIRFLOW__CHAOS__ENABLED", "false")
+    ctx = context()
+    assert run_armed(None, lambda c: c, ctx, ChaosArm.build([Tag(name="a")])) is ctx  # type: ignore[arg-type]
 
 
-def test_inject_nulls_on_an_empty_frame_is_recorded_not_effective_with_its_reason():
-    import pandas as pd
+def test_resuming_reuses_the_recorded_decisions_and_skips_served_delays():
+    from airflow_chaos.operators.chaos import ChaosArm, run_armed
+    from airflow_chaos.records import Injection
 
-    empty = pd.DataFrame({"order_id": pd.Series([], dtype="int64"), "qty": pd.Series([], dtype="int64")})
-    result, records = run(faults.InjectNulls(column="qty", fraction=0.2), execute=lambda _: empty)
-    assert result.equals(empty) and list(result.dtypes) == list(empty.dtypes)
-    (rec,) = records
-    assert rec["status"] == "injected" and rec["outcome"] == "success"
-    assert rec["effective"] is False and rec["reason"] == "no rows to corrupt: the table is empty"
-    assert rec["changes"]["rows_affected"] == 0
-
-
-def test_a_fault_that_changed_something_is_recorded_effective():
-    _, records = run(Tag(name="a"), execute=Work())
-    assert records[0]["effective"] is True and records[0]["reason"] is None
-
-
-# ---------------------------------------------------------------------- rendered paths stay where their template says
-@pytest.fixture
-def exports(tmp_path):
-    """``data/exports/<day>/x.csv`` files, a secret beside ``data``, and ``exports/linked`` -> the secret's directory."""
-    exports, secrets = tmp_path / "data" / "exports", tmp_path / "secrets" / "x"
-    for day in ("2026-01-01", "2026-01-02"):
-        (exports / day).mkdir(parents=True)
-        (exports / day / "x.csv").write_bytes(b"id,amount\n1,9.5\n")
-    secrets.mkdir(parents=True)
-    (secrets / "x.csv").write_bytes(b"token,1\n")
-    (exports / "linked").symlink_to(secrets)
-    return exports
+    delay = faults.Delay(seconds=30)
+    recorded = [
+        Injection.for_fault(Tag(name="a"), InjectionStatus.INJECTED, task_id="produce", fault_index=0).to_json(),
+        Injection.for_fault(
+            delay,
+            InjectionStatus.INJECTED,
+            task_id="produce",
+            fault_index=1,
+            changes={"deferred_seconds": 30.0, "served": "deferred"},
+        ).to_json(),
+    ]
+    ctx = context()
+    arm = ChaosArm.build([Tag(name="a"), delay], seed=1)
+    result = run_armed(make_task(), Work(), ctx, arm, resumed=recorded)  # a 30 s delay not served again
+    assert result == {**OUTPUT, "tags": ["a"]}
+    records = ctx["ti"].store[("produce", "chaos_injections")]
+    assert [r["id"] for r in records] == [r["id"] for r in recorded]
+    assert records[1]["changes"]["served"] == "deferred" and records[1]["outcome"] == "success"
 
 
-def _conf_run(exports, day, fault_cls=faults.CorruptBytes, **params):
-    """Run a task armed with a file fault on ``<exports>/{{ dag_run.conf['day'] }}/x.csv``, run conf ``day``."""
-    from types import SimpleNamespace
+def test_a_record_lost_across_a_deferral_is_an_injection_error():
+    from airflow_chaos.operators.chaos import ChaosArm, run_armed
 
-    ti = FakeTaskInstance(run_id=f"confined-{day}")
-    ctx = context(ti)
-    ctx["dag_run"] = SimpleNamespace(conf={"day": day})
-    work = Work()
-    fault = fault_cls(path=f"{exports}/{{{{ dag_run.conf['day'] }}}}/x.csv", **params)
-    result, records = run(fault, execute=work, ctx=ctx)
-    return result, records, work
+    ctx = context()
+    arm = ChaosArm.build([Tag(name="a"), Tag(name="b")])
+    kept = run(Tag(name="a"), execute=Work())[1]
+    result = run_armed(make_task(), Work(), ctx, arm, resumed=kept)
+    assert result["tags"] == ["a"]
+    records = ctx["ti"].store[("produce", "chaos_injections")]
+    assert records[1]["status"] == "error" and records[1]["error"].startswith("injection record lost across the deferral")
 
 
-@pytest.mark.parametrize("day", ["../../secrets/x", "linked", "2026-01-01/../../../secrets/x"])
-def test_a_rendered_path_outside_its_templates_directory_is_refused_and_nothing_changes(exports, day):
-    secret = exports.parent.parent / "secrets" / "x" / "x.csv"
-    result, [rec], work = _conf_run(exports, day, n_bytes=1)
-    assert result == OUTPUT and work.calls == 1  # the user's task ran untouched
-    assert rec["status"] == "error"
-    assert "corrupt_bytes: field 'path'" in rec["error"] and f"outside {exports}/" in rec["error"]
-    assert secret.read_bytes() == b"token,1\n"
+def test_a_task_that_reschedules_itself_records_no_outcome():
+    from datetime import datetime, timezone
+
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    poke = AirflowRescheduleException(reschedule_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    result, records = run(Tag(name="a"), execute=Work(raises=poke))
+    assert result is poke
+    assert records[0]["status"] == "injected" and records[0]["outcome"] is None and records[0]["error"] is None
+
+
+def test_an_around_fault_sees_the_tasks_exception():
+    class Watch(Fault):
+        kind = "test_unit_watch"
+        signals = ("api",)
+        phase = "around"
+
+        @contextlib.contextmanager
+        def around(self, ctx: FaultContext) -> Iterator[None]:
+            try:
+                yield
+            except ValueError as exc:
+                ctx.record(saw=type(exc).__name__, traceback=exc.__traceback__ is not None)
+                raise
+
+    result, records = run(Watch(), execute=Work(raises=ValueError("x")))
+    assert isinstance(result, ValueError)
+    assert records[0]["changes"] == {"saw": "ValueError", "traceback": True}
+    assert records[0]["status"] == "injected" and records[0]["outcome"] == "raised"
+
+
+def test_preflight_asks_only_about_this_dags_other_runs(monkeypatch, tmp_path):
     from airflow_chaos.experiment.journal import Journal
 
-    assert Journal(config.journal_root()).entries(run_id=f"confined-{day}") == []
+    monkeypatch.setenv("AIRFLOW__CHAOS__JOURNAL_PATH", str(tmp_path / "journal"))
+    paths = {name: tmp_path / f"{name}.csv" for name in ("earlier", "this_run", "other_dag")}
+    for path in paths.values():
+        path.write_bytes(b"a\n1\n")
+    journal = Journal(tmp_path / "journal")
+    journal.rewrite(paths["earlier"], lambda _: b"", dag_id="dag", run_id="earlier")
+    journal.rewrite(paths["this_run"], lambda _: b"", dag_id="dag", run_id="manual__2026-01-01")
+    journal.rewrite(paths["other_dag"], lambda _: b"", dag_id="other_dag", run_id="old")
+    asked: list[dict[str, Any]] = []
 
+    class TI(FakeTaskInstance):
+        def get_dr_count(self, **kw: Any) -> int:
+            asked.append(kw)
+            return 0
 
-def test_a_rendered_path_inside_its_templates_directory_is_injected(exports):
-    from airflow_chaos.experiment.journal import Journal
-
-    _, [rec], _ = _conf_run(exports, "2026-01-01", n_bytes=1)
-    assert rec["status"] == "injected" and rec["changes"]["path"] == f"{exports}/2026-01-01/x.csv"
-    assert (exports / "2026-01-01" / "x.csv").read_bytes() != b"id,amount\n1,9.5\n"
-    Journal(config.journal_root()).restore(run_id="confined-2026-01-01")
-    assert (exports / "2026-01-01" / "x.csv").read_bytes() == b"id,amount\n1,9.5\n"
-
-
-def test_allowed_paths_bound_every_file_fault(exports, monkeypatch):
-    """``[chaos] allowed_paths`` set: a path inside its template's directory but outside every root is refused."""
-    elsewhere = exports.parent.parent / "elsewhere"
-    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", f"{elsewhere}, s3://bucket/chaos")
-    for fault_cls, params in ((faults.CorruptBytes, {"n_bytes": 1}), (faults.HoldBackFile, {})):
-        _, [rec], work = _conf_run(exports, "2026-01-02", fault_cls, **params)
-        assert rec["status"] == "error" and work.calls == 1
-        assert "field 'path'" in rec["error"] and "allowed_paths" in rec["error"] and str(elsewhere) in rec["error"]
-    assert (exports / "2026-01-02" / "x.csv").read_bytes() == b"id,amount\n1,9.5\n"
-
-    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", f"{elsewhere},{exports.parent}")
-    _, [rec], _ = _conf_run(exports, "2026-01-02", faults.EmptyFile)
-    assert rec["status"] == "injected" and (exports / "2026-01-02" / "x.csv").read_bytes() == b""
-    from airflow_chaos.experiment.journal import Journal
-
-    Journal(config.journal_root()).restore(run_id="confined-2026-01-02")
-
-
-def test_a_template_without_a_fixed_directory_is_refused_unless_allowed_paths_bound_it(exports, monkeypatch):
-    from types import SimpleNamespace
-
-    target = exports / "2026-01-01" / "x.csv"
-    ti = FakeTaskInstance(run_id="confined-free")
-    ctx = context(ti)
-    ctx["dag_run"] = SimpleNamespace(conf={"path": str(target)})
-    _, [rec] = run(faults.EmptyFile(path="{{ dag_run.conf['path'] }}"), execute=Work(), ctx=ctx)
-    assert rec["status"] == "error" and "no fixed directory" in rec["error"] and "allowed_paths" in rec["error"]
-    assert target.read_bytes() == b"id,amount\n1,9.5\n"
-
-
-def test_http_fault_paths_are_url_paths_not_files(exports, monkeypatch):
-    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", str(exports))
-    _, [rec] = run(faults.HttpError(status=500, path="/api/{{ ds }}/../x"), execute=Work())
-    assert rec["status"] == "injected" and rec["fault"]["path"] == "/api/2026-01-01/../x"
+    run(Tag(name="x"), execute=Work(), ctx=context(TI()))
+    assert asked == [{"dag_id": "dag", "run_ids": ["earlier"], "states": ["running", "queued"]}]
+    assert paths["earlier"].read_bytes() == b"a\n1\n"
+    assert paths["this_run"].read_bytes() == b"", "this run's own mutations are its teardown's to undo"
+    assert paths["other_dag"].read_bytes() == b"", "another DAG's mutations are left alone"
