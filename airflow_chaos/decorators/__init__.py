@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
 
+from airflow_chaos.exceptions import ChaosConfigError
 from airflow_chaos.operators.chaos import ChaosArm, chaos_resume, run_armed
 
 if TYPE_CHECKING:
@@ -78,6 +79,11 @@ def chaos_task(
     Takes the ``chaos()`` arguments (``faults``, ``probability``, ``seed``, ``dry_run``,
     ``max_fraction``) plus every ``@task`` argument.
     """
+    if python_callable is not None and not callable(python_callable):
+        raise ChaosConfigError(
+            "@task.chaos: field 'faults': give the faults by name, e.g. @task.chaos(faults=[faults.Delay(seconds=1)]); "
+            f"got {type(python_callable).__name__} {python_callable!r:.80} as a positional argument"
+        )
     return task_decorator_factory(
         python_callable=python_callable,
         multiple_outputs=multiple_outputs,

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
@@ -33,20 +34,50 @@ if TYPE_CHECKING:
 
 Phase = Literal["before", "around", "after", "instead"]
 
+def _short_repr(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut short: a message quotes what it got, not a whole payload."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _field_name(loc: tuple[int | str, ...]) -> str:
-    """``('value', 'str')`` -> ``value`` (a union branch is not a field); ``('order', 2)`` -> ``order[2]``."""
-    if not loc:
-        return ""
+    """``('value', 'str')`` -> ``value`` (a union branch is not a field); ``('order', 2)`` -> ``order[2]``.
+
+    ``('',)`` -> ``''``: an empty key is still a (wrong) field, named as such.
+    """
     return str(loc[0]) + "".join(f"[{p}]" for p in loc[1:] if isinstance(p, int))
 
 
-def _format_validation_error(kind: str, exc: ValidationError) -> str:
+def _format_validation_error(fault_cls: type[Fault], exc: ValidationError) -> str:
+    """One line per problem, each naming its field; checks of the whole fault name their fields themselves."""
     parts = []
     for err in exc.errors():
-        name = _field_name(err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"field '{name}': {message} (got {err.get('input')!r})" if name else message)
-    return f"invalid {kind} fault: " + "; ".join(dict.fromkeys(parts))
+        if err["type"] == "extra_forbidden":
+            message = f"unknown field; allowed: {', '.join(fault_cls.model_fields) or 'none'}"
+        if err["loc"]:
+            parts.append(f"field '{_field_name(err['loc'])}': {message} (got {_short_repr(err.get('input'))})")
+        else:
+            parts.append(_naming_fields(message, fault_cls.model_fields))
+    return f"invalid {fault_cls.kind or fault_cls.__name__} fault: " + "; ".join(dict.fromkeys(parts))
+
+
+def _naming_fields(message: str, fields: Mapping[str, Any]) -> str:
+    """A check of the whole fault names the fields it is about: ``give 'a' or 'b'`` -> ``give field 'a' or field 'b'``."""
+    if "field '" in message:
+        return message
+    return re.sub(r"'([^']*)'", lambda m: f"field '{m[1]}'" if m[1] in fields else m[0], message)
+
+
+def _positional_error(fault_cls: type[Fault], args: tuple[Any, ...], given: dict[str, Any]) -> str:
+    """Fields are given by name; name the field the first positional value was most likely meant for."""
+    fields = fault_cls.model_fields
+    missing = [n for n, info in fields.items() if info.is_required() and n not in given]
+    name = (missing or [n for n in fields if n not in given] or ["args[0]"])[0]
+    return (
+        f"invalid {fault_cls.kind} fault: field '{name}': give fields by name, e.g. {fault_cls.__name__}({name}=...), "
+        f"not by position (got {_short_repr(args)}); fields: {', '.join(fields) or 'none'}"
+    )
 
 
 class Fault(BaseModel):
@@ -62,7 +93,7 @@ class Fault(BaseModel):
     (:func:`mutable_target`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False, allow_inf_nan=False)
 
     kind: ClassVar[str] = ""
     signals: ClassVar[tuple[str, ...]] = ()
@@ -72,11 +103,19 @@ class Fault(BaseModel):
     path_fields: ClassVar[tuple[str, ...]] = ()
     _registry: ClassVar[dict[str, type[Fault]]] = {}
 
-    def __init__(self, /, **data: Any) -> None:
+    def __init__(self, /, *args: Any, **data: Any) -> None:
+        cls = type(self)
+        if not cls.kind:
+            raise ChaosConfigError(
+                f"field 'kind': {cls.__name__} is an abstract base with no kind; build a fault such as "
+                f"faults.DropColumn(column='x'); allowed kinds: {', '.join(Fault.kinds())}"
+            )
+        if args:
+            raise ChaosConfigError(_positional_error(cls, args, data))
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise ChaosConfigError(_format_validation_error(type(self).kind or type(self).__name__, exc)) from None
+            raise ChaosConfigError(_format_validation_error(cls, exc)) from None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -100,15 +139,25 @@ class Fault(BaseModel):
         return {"kind": self.kind, **self.model_dump(mode="json")}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Fault:
-        """Build a fault from ``{"kind": ..., **params}``; unknown kinds name the allowed ones."""
-        if not isinstance(data, dict) or "kind" not in data:
-            raise ChaosConfigError(f"a fault must be a mapping with a 'kind' key, got {data!r}")
+    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+        """Build a fault from ``{"kind": ..., **params}``; whatever else it gets is a ChaosConfigError naming the field."""
+        allowed = ", ".join(cls.kinds())
+        if not isinstance(data, Mapping) or "kind" not in data:
+            raise ChaosConfigError(
+                f"field 'kind': a fault is a mapping with a 'kind' key, e.g. {{'kind': 'drop_column', 'column': 'x'}}; "
+                f"got {_short_repr(data)}; allowed kinds: {allowed}"
+            )
         params = dict(data)
         kind = params.pop("kind")
-        fault_cls = Fault._registry.get(kind)
+        fault_cls = Fault._registry.get(kind) if isinstance(kind, str) else None
         if fault_cls is None:
-            raise ChaosConfigError(f"field 'kind': unknown fault kind {kind!r}; allowed: {', '.join(cls.kinds())}")
+            raise ChaosConfigError(f"field 'kind': unknown fault kind {_short_repr(kind)}; allowed: {allowed}")
+        names = [k for k in params if not isinstance(k, str)]
+        if names:
+            raise ChaosConfigError(
+                f"invalid {kind} fault: field '{names[0]}': field names are strings; "
+                f"allowed: {', '.join(fault_cls.model_fields) or 'none'}"
+            )
         return fault_cls(**params)
 
     def describe(self) -> str:

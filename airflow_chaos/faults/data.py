@@ -100,6 +100,13 @@ __all__ = [
 Scalar = str | int | float | bool
 
 
+def _signed_64_bits(value: Any) -> Any:
+    """A field validator: an integer ``value`` must fit in 64 bits (what a table column can hold)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError(f"an integer 'value' must fit in 64 bits: allowed {-(2**63)}..{2**63 - 1}")
+    return value
+
+
 DICTIONARY = frozenset({"dictionary"})
 EMPTY_TABLE = "no rows to corrupt: the table is empty"
 
@@ -301,12 +308,7 @@ class AddColumn(TableFault):
     column: str = Field(min_length=1, description="The new column's name; must not exist yet.")
     value: Scalar | None = Field(default=None, description="The value in every row (None: all null).")
 
-    @field_validator("value")
-    @classmethod
-    def _fits_64_bits(cls, value: Scalar | None) -> Scalar | None:
-        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
-            raise ValueError("an integer 'value' must fit in 64 bits")
-        return value
+    _fits_64_bits = field_validator("value")(_signed_64_bits)
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         from airflow_chaos.faults.tables import append_constant
@@ -437,7 +439,7 @@ class OutOfRange(TableFault):
     def _exactly_one(self) -> OutOfRange:
         given = [name for name in ("scale", "value") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of fields 'scale' or 'value', got {given or 'neither'}")
+            raise ValueError(f"give exactly one of field 'scale' or field 'value', got {given or 'neither'}")
         number = self.scale if self.scale is not None else self.value
         if number is None or not math.isfinite(number) or self.scale == 1:
             raise ValueError(f"field '{given[0]}' must be finite (and a scale must not be 1), got {number!r}")
@@ -564,13 +566,15 @@ class ShiftDistribution(TableFault):
     signals = ("distribution",)
 
     column: str = Field(min_length=1, description="The numeric column.")
-    mean_shift: float = Field(default=0.0, description="Shift of the mean, in standard deviations.")
-    std_scale: float = Field(default=1.0, gt=0, description="Factor on the spread around the mean.")
+    mean_shift: float = Field(
+        default=0.0, ge=-1e6, le=1e6, description="Shift of the mean, in standard deviations (|shift| <= 1e6)."
+    )
+    std_scale: float = Field(default=1.0, gt=0, le=1e6, description="Factor on the spread around the mean (<= 1e6).")
 
     @model_validator(mode="after")
     def _does_something(self) -> ShiftDistribution:
         if not (math.isfinite(self.mean_shift) and math.isfinite(self.std_scale)):
-            raise ValueError("fields 'mean_shift' and 'std_scale' must be finite")
+            raise ValueError("field 'mean_shift' and field 'std_scale' must be finite")
         if self.mean_shift == 0 and self.std_scale == 1:
             raise ValueError("set field 'mean_shift' (not 0) or field 'std_scale' (not 1): as given nothing changes")
         return self
@@ -636,7 +640,7 @@ class SwapColumns(TableFault):
     @model_validator(mode="after")
     def _two_columns(self) -> SwapColumns:
         if self.a == self.b:
-            raise ValueError("fields 'a' and 'b' must name two different columns")
+            raise ValueError(f"field 'b' must name another column than field 'a' (both {self.a!r})")
         return self
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
@@ -728,6 +732,8 @@ class DropPartition(TableFault):
 
     column: str = Field(min_length=1, description="The partition column.")
     value: Scalar = Field(description="The partition value whose rows disappear.")
+
+    _fits_64_bits = field_validator("value")(_signed_64_bits)
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         import numpy as np
@@ -837,6 +843,8 @@ class ShuffleRows(TableFault):
         return take_rows(table, order)
 
 
+# The longest backdating: the whole days an int64 count of nanoseconds holds (pandas' and Arrow's default unit).
+_MAX_BACKDATE_DAYS = 106_751
 _DURATION_UNITS: dict[str, float] = {
     "ms": 0.001,
     "millisecond": 0.001,
@@ -909,7 +917,12 @@ class BackdateTimestamps(TableFault):
     @field_validator("by")
     @classmethod
     def _readable(cls, by: float | str) -> float | str:
-        duration_seconds(by)
+        seconds = duration_seconds(by)
+        if seconds > _MAX_BACKDATE_DAYS * 86400:
+            raise ValueError(
+                f"must be at most {_MAX_BACKDATE_DAYS} days (about 292 years: the longest shift a nanosecond "
+                f"timestamp can hold), got {seconds:.6g} seconds; allowed: more than 0 up to {_MAX_BACKDATE_DAYS}d"
+            )
         return by
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
@@ -941,7 +954,7 @@ class BackdateTimestamps(TableFault):
         if not pd.api.types.is_datetime64_any_dtype(column.dtype):
             raise ChaosConfigError(f"{self.kind}: field 'column': needs a datetime column, got {column.dtype}")
         offset = pd.Timedelta(delta)
-        return lambda values: values - offset
+        return self._in_range(lambda values: values - offset, column.dtype)
 
     def _arrow_shifter(self, type_: Any, delta: Any) -> Any:
         import pyarrow as pa
@@ -950,11 +963,29 @@ class BackdateTimestamps(TableFault):
 
         if pat.is_timestamp(type_):
             scalar = pa.scalar(delta, type=pa.duration(type_.unit))
-            return lambda values: pc.subtract(values, scalar)
+            return self._in_range(lambda values: pc.subtract_checked(values, scalar), type_)
         if pat.is_date(type_):
             days = pa.scalar(delta, type=pa.duration("s"))
-            return lambda values: pc.cast(pc.floor_temporal(pc.subtract(values, days), unit="day"), type_, safe=False)
+            return self._in_range(
+                lambda values: pc.cast(
+                    pc.floor_temporal(pc.subtract_checked(values, days), unit="day"), type_, safe=False
+                ),
+                type_,
+            )
         raise ChaosConfigError(f"{self.kind}: field 'column': needs a timestamp or date column, got {type_}")
+
+    def _in_range(self, shift: Any, type_: Any) -> Any:
+        """``shift``, refusing (never wrapping around) a result ``type_`` cannot hold, naming field 'by'."""
+
+        def checked(values: Any) -> Any:
+            try:
+                return shift(values)
+            except (OverflowError, ValueError) as exc:  # ArrowInvalid and pandas' OutOfBounds* are ValueErrors
+                raise ChaosConfigError(
+                    f"{self.kind}: field 'by': backdating {self.column!r} by {self.by!r} leaves the range of {type_}: {exc}"
+                ) from None
+
+        return checked
 
 
 class OutOfOrderTimestamps(TableFault):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,40 @@ if TYPE_CHECKING:
 InjectedFailure = ChaosInjectedFailure
 
 
+def _misuse_hint(value: Any) -> str:
+    """What the user most likely meant, for a value given where a fault belongs."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "; probability=, seed= and max_fraction= are given by name, e.g. chaos(task, fault, probability=0.5)"
+    if isinstance(value, (list, tuple)):
+        return "; pass the faults themselves: chaos(task, *faults)"
+    if isinstance(value, Mapping):
+        return "; build a fault from a mapping with Fault.from_dict(...)"
+    if isinstance(value, type) and issubclass(value, Fault):
+        return f"; build the fault: faults.{value.__name__}(...)"
+    return ""
+
+
+def _fault_items(faults: Any, owner: str) -> tuple[Fault, ...]:
+    """``faults`` (one Fault or several) as a tuple, or a ChaosConfigError naming the field and what to give."""
+    if isinstance(faults, Fault):
+        return (faults,)
+    if isinstance(faults, (str, bytes, Mapping)) or not isinstance(faults, Iterable):
+        raise ChaosConfigError(
+            f"{owner}: field 'faults': expected a Fault or a list of Faults (e.g. [faults.DropColumn(column='x')]), "
+            f"got {type(faults).__name__} {faults!r:.80}{_misuse_hint(faults)}"
+        )
+    items = tuple(faults)
+    if not items:
+        raise ChaosConfigError(f"{owner}: field 'faults': give at least one fault, e.g. faults.DropColumn(column='x')")
+    for i, f in enumerate(items):
+        if not isinstance(f, Fault):
+            raise ChaosConfigError(
+                f"{owner}: field 'faults[{i}]': expected a Fault (e.g. faults.Delay(seconds=1)), "
+                f"got {type(f).__name__} {f!r:.80}{_misuse_hint(f)}"
+            )
+    return items
+
+
 @dataclass(frozen=True)
 class ChaosArm:
     """The faults armed on one task and how to draw them."""
@@ -66,16 +100,7 @@ class ChaosArm:
         owner: str = "chaos",
     ) -> ChaosArm:
         """Validate the arguments at DAG-parse time, naming the field on error."""
-        items = (faults,) if isinstance(faults, Fault) else tuple(faults)
-        if not items:
-            raise ChaosConfigError(
-                f"{owner}: field 'faults': give at least one fault, e.g. faults.DropColumn(column='x')"
-            )
-        for i, f in enumerate(items):
-            if not isinstance(f, Fault):
-                raise ChaosConfigError(
-                    f"{owner}: field 'faults[{i}]': expected a Fault (e.g. faults.Delay(seconds=1)), got {type(f).__name__}"
-                )
+        items = _fault_items(faults, owner)
         if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
             raise ChaosConfigError(f"{owner}: field 'probability' must be a number in [0, 1], got {probability!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):

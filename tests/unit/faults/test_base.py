@@ -76,3 +76,67 @@ def test_injection_record_is_json_safe_and_round_trips():
     payload = json.loads(json.dumps(inj.to_json()))
     assert payload["signals"] == ["schema"] and payload["target"] == "return_value"
     assert Injection.model_validate(payload) == inj
+
+
+# ---------------------------------------------------------------------- issue #8 item 4: every bad spec is a ChaosConfigError
+@pytest.mark.parametrize("kind", [["x"], {"a": 1}, float("nan"), None, 3, True, ""])
+def test_a_kind_that_is_no_kind_name_is_a_config_error_naming_kind(kind):
+    with pytest.raises(ChaosConfigError, match=r"field 'kind'.*allowed: .*drop_column"):
+        Fault.from_dict({"kind": kind, "column": "x"})
+
+
+@pytest.mark.parametrize("spec", [None, ["drop_column"], "drop_column", {"column": "x"}])
+def test_a_spec_that_is_no_mapping_with_a_kind_names_the_kind_field(spec):
+    with pytest.raises(ChaosConfigError, match="field 'kind'"):
+        Fault.from_dict(spec)
+
+
+def test_an_empty_extra_key_is_named_with_the_allowed_fields():
+    with pytest.raises(ChaosConfigError, match=r"field '': unknown field; allowed: .*column") as raised:
+        Fault.from_dict({"kind": "drop_column", "column": "x", "": 1})
+    assert "path" in str(raised.value)
+
+
+def test_a_non_string_key_is_a_config_error_naming_it():
+    with pytest.raises(ChaosConfigError, match="field '1'"):
+        Fault.from_dict({"kind": "drop_column", "column": "x", 1: "y"})
+
+
+def test_positional_fault_arguments_are_a_config_error_naming_the_field():
+    with pytest.raises(ChaosConfigError, match=r"field 'column'.*by name.*'x'"):
+        faults.DropColumn("x")  # type: ignore[misc]
+    with pytest.raises(ChaosConfigError, match=r"field 'seconds'.*by name"):
+        faults.Delay(5)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("base", ["Fault", "TableFault", "HttpFault", "FileFault"])
+def test_abstract_bases_cannot_be_built(base):
+    from airflow_chaos.faults import data, files, http
+
+    cls = {"Fault": Fault, "TableFault": data.TableFault, "HttpFault": http.HttpFault, "FileFault": files.FileFault}[base]
+    with pytest.raises(ChaosConfigError, match=rf"field 'kind'.*{base} is an abstract base"):
+        cls(path="/tmp/x.csv") if base == "FileFault" else cls()
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: faults.OutOfRange(column="x", fraction=0.5), "scale"),
+        (lambda: faults.ShiftDistribution(column="x"), "mean_shift"),
+        (lambda: faults.SwapColumns(a="x", b="x"), "b"),
+        (lambda: faults.SwapFormat(path="/tmp/x.csv", to="csv", source="csv"), "to"),
+        (lambda: faults.CorruptBytes(path="/tmp/x.csv"), "fraction"),
+        (lambda: faults.FalseSuccess(return_value=float("nan")), "return_value"),
+        (lambda: faults.AddColumn(column="x", value=float("inf")), "value"),
+        (lambda: faults.Delay(seconds=1, defer_above=float("inf")), "defer_above"),
+    ],
+)
+def test_whole_fault_checks_name_a_field_too(build, field):
+    with pytest.raises(ChaosConfigError, match=f"field '{field}'"):
+        build()
+
+
+def test_a_huge_input_is_cut_short_in_the_message():
+    with pytest.raises(ChaosConfigError, match="field 'column'") as raised:
+        faults.DropColumn(column=["x"] * 10_000)
+    assert len(str(raised.value)) < 1_000

@@ -784,3 +784,52 @@ def test_pandas_unchanged_columns_are_shared_not_copied() -> None:
     _, out, _ = run(faults.InjectNulls(column="x", fraction=0.5), "pandas", table=frame)
     assert np.shares_memory(out["f"].to_numpy(), frame["f"].to_numpy())
     assert not np.shares_memory(out["x"].to_numpy(), frame["x"].to_numpy())
+
+
+# ---------------------------------------------------------------------- issue #8 item 4: numbers that would overflow at run time
+@pytest.mark.parametrize("by", [1e300, 10**30, "106752d", "16000 weeks", "P20000W"])
+def test_backdating_further_than_a_timestamp_can_shift_is_refused_at_parse_time(by: Any) -> None:
+    with pytest.raises(ChaosConfigError, match=r"field 'by': .*at most 106751 days"):
+        faults.BackdateTimestamps(column="t", by=by)
+    with pytest.raises(ChaosConfigError, match=r"field 'by': a duration must be positive and finite"):
+        faults.BackdateTimestamps(column="t", by=f"{'9' * 400}d")
+
+
+def test_the_longest_backdating_allowed_works_on_nanosecond_timestamps() -> None:
+    from datetime import datetime
+
+    fault = faults.BackdateTimestamps(column="t", by="106751d")
+    table = pa.table({"t": pa.array([datetime(2200, 1, 1)], pa.timestamp("ns"))})
+    for value in (table, table.to_pandas()):
+        out = fault.apply(value, FaultContext(seed=1))
+        assert pd.Timestamp(pa.table(out)["t"][0].as_py() if isinstance(out, pa.Table) else out["t"][0]).year == 1907
+
+
+@pytest.mark.parametrize("kind", ["arrow", "pandas"])
+def test_backdating_past_what_the_column_holds_is_refused_never_wrapped_around(kind: str) -> None:
+    from datetime import datetime
+
+    table = pa.table({"t": pa.array([datetime(1678, 1, 1)], pa.timestamp("ns"))})
+    value = table if kind == "arrow" else table.to_pandas()
+    with pytest.raises(ChaosConfigError, match=r"field 'by': backdating 't' by '1000d' leaves the range of"):
+        faults.BackdateTimestamps(column="t", by="1000d").apply(value, FaultContext(seed=1))
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: faults.DropPartition(column="c", value=2**63), "value"),
+        (lambda: faults.DropPartition(column="c", value=-(2**63) - 1), "value"),
+        (lambda: faults.ShiftDistribution(column="c", mean_shift=1e308), "mean_shift"),
+        (lambda: faults.ShiftDistribution(column="c", std_scale=1e308), "std_scale"),
+    ],
+)
+def test_numbers_that_would_overflow_at_run_time_are_refused_at_parse_time(build: Any, field: str) -> None:
+    with pytest.raises(ChaosConfigError, match=f"field '{field}'"):
+        build()
+
+
+def test_drop_partition_takes_any_64_bit_integer() -> None:
+    table = pa.table({"c": pa.array([2**63 - 1, -(2**63), 0], pa.int64())})
+    out = faults.DropPartition(column="c", value=2**63 - 1).apply(table, FaultContext(seed=1))
+    assert out["c"].to_pylist() == [-(2**63), 0]

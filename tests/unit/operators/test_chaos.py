@@ -87,3 +87,61 @@ def test_task_chaos_validates_at_parse_time():
             return 1
 
         f()
+
+
+# ---------------------------------------------------------------------- issue #8 item 4: misuse is a ChaosConfigError naming the field
+def _operator():
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    with _dag():
+        return PythonOperator(task_id="t", python_callable=print)
+
+
+def test_chaos_with_none_names_the_fault_position():
+    with pytest.raises(ChaosConfigError, match=r"field 'faults\[0\]'.*NoneType"):
+        chaos(_operator(), None)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "hint"),
+    [
+        (0.5, r"faults\[1\]", "by name"),
+        (7, r"faults\[1\]", "by name"),
+        ([faults.Delay(seconds=1)], r"faults\[1\]", r"\*faults"),
+        ({"kind": "delay", "seconds": 1}, r"faults\[1\]", "from_dict"),
+    ],
+)
+def test_positional_misuse_of_chaos_names_the_field_and_says_what_to_do(extra, field, hint):
+    with pytest.raises(ChaosConfigError, match=rf"field '{field}'.*{hint}"):
+        chaos(_operator(), faults.DropColumn(column="x"), extra)
+
+
+@pytest.mark.parametrize("value", [None, 5, "drop_column", {"kind": "delay", "seconds": 1}, faults.Delay])
+def test_arm_faults_of_the_wrong_shape_name_the_faults_field(value):
+    with pytest.raises(ChaosConfigError, match="field 'faults'"):
+        ChaosArm.build(value)
+
+
+@pytest.mark.parametrize("value", [None, 5, "drop_column"])
+def test_task_chaos_with_faults_of_the_wrong_shape_fails_at_parse_time(value):
+    from airflow.sdk import task
+
+    with _dag(), pytest.raises(ChaosConfigError, match=r"@task.chaos\(f\): field 'faults"):
+
+        @task.chaos(faults=value)
+        def f():
+            return 1
+
+        f()
+
+
+def test_task_chaos_given_a_fault_positionally_names_the_faults_field():
+    from airflow.sdk import task
+
+    with _dag(), pytest.raises(ChaosConfigError, match=r"field 'faults'.*by name"):
+
+        @task.chaos(faults.Delay(seconds=1))
+        def f():
+            return 1
+
+        f()
