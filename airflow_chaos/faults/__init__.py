@@ -11,6 +11,7 @@ from airflow_chaos.faults.data import (
     DropColumn,
     DropPartition,
     DuplicateRows,
+    FlipLabels,
     InjectNulls,
     OutOfOrderTimestamps,
     OutOfRange,
@@ -40,6 +41,13 @@ from airflow_chaos.faults.http import (
     MalformedBody,
     RateLimit,
 )
+from airflow_chaos.faults.registry import (
+    BrokenModel,
+    ChangeSignature,
+    RegistryOutage,
+    RepointAlias,
+    StripMetadata,
+)
 from airflow_chaos.faults.timing import Delay, FalseSuccess, Jitter, PartialOutput
 from airflow_chaos.records import SIGNALS, Injection, InjectionStatus
 
@@ -48,7 +56,9 @@ __all__ = [
     "AddColumn",
     "BackdateTimestamps",
     "Blackhole",
+    "BrokenModel",
     "CastColumn",
+    "ChangeSignature",
     "ConnectionReset",
     "CorruptBytes",
     "CorruptCategories",
@@ -64,6 +74,7 @@ __all__ = [
     "FaultContext",
     "FeatureLag",
     "FeatureVersionMismatch",
+    "FlipLabels",
     "HoldBackFile",
     "HttpError",
     "HttpLatency",
@@ -77,12 +88,15 @@ __all__ = [
     "OutOfRange",
     "PartialOutput",
     "RateLimit",
+    "RegistryOutage",
     "RenameColumn",
     "ReorderColumns",
+    "RepointAlias",
     "ServingSkew",
     "ShiftDistribution",
     "ShuffleRows",
     "StaleFeatures",
+    "StripMetadata",
     "SwapColumns",
     "SwapFormat",
     "TableFault",

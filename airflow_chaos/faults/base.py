@@ -328,6 +328,7 @@ def state_resource(name: str) -> StateResource:
 
 
 register_state_module("feast.", "airflow_chaos.faults.features")  # Feast online rows and registry views
+register_state_module("mlflow.", "airflow_chaos.faults.registry")  # MLflow aliases, version metadata, MLmodel files, versions
 
 
 ChunkPatch = Callable[[int, bytes], bytes]

@@ -81,6 +81,7 @@ __all__ = [
     "DropColumn",
     "DropPartition",
     "DuplicateRows",
+    "FlipLabels",
     "InjectNulls",
     "OutOfOrderTimestamps",
     "OutOfRange",
@@ -1020,3 +1021,58 @@ class OutOfOrderTimestamps(TableFault):
         if not moved:
             return table
         return set_column(table, self.column, put_values(column, positions, moved_values))
+
+
+# ---------------------------------------------------------------------- labels (model quality)
+class FlipLabels(TableFault):
+    """Model quality: a mislabeled training batch: a seeded ``fraction`` of the rows get another class.
+
+    Each picked row's label becomes a different class drawn (seeded, uniformly) from ``classes``
+    (default: the classes the column holds). The schema, the nulls and the set of classes stay as they
+    were, so schema and null checks pass; a model trained on the batch loses quality, which a
+    model-quality check catches (``CheckModelQualityOperator``). Null labels are never picked.
+    """
+
+    kind = "flip_labels"
+    signals = ("model.quality",)
+
+    column: str = Field(min_length=1, description="The label column.")
+    fraction: float = Field(gt=0, le=1, description="Fraction of all rows to mislabel (capped by max_fraction).")
+    classes: list[Scalar] | None = Field(default=None, min_length=2, description="Classes to flip among (default: those present).")
+
+    def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        column = handled_column(table, self.column, self)
+        arrow = as_arrow(column)
+        arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        classes = self._classes(arrow)
+        ctx.record(columns=[self.column], classes=classes.to_pylist()[:20])
+        if len(classes) < 2:
+            ctx.ineffective(f"no rows changed: column {self.column!r} holds a single class ({classes.to_pylist()[0] if len(classes) else 'none'}); give classes=[...]")
+            ctx.record(rows_affected=0)
+            return table
+        count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        found = pc.index_in(arrow.take(pa.array(positions)), value_set=classes).to_numpy(zero_copy_only=False)
+        known = ~np.isnan(found.astype("float64"))
+        others = ctx.rng.integers(0, len(classes) - 1, len(positions))
+        index = np.where(known, (np.nan_to_num(found.astype("float64")).astype("int64") + 1 + others) % len(classes), others)
+        new = classes.take(pa.array(index))
+        ctx.record(rows_affected=len(positions))
+        values = new if table_kind_of_column(column) == "arrow" else new.to_numpy(zero_copy_only=False)
+        return set_column(table, self.column, put_values(column, positions, values))
+
+    def _classes(self, arrow: Any) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.classes is not None:
+            try:
+                return pa.array(self.classes).cast(arrow.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise ChaosConfigError(f"{self.kind}: field 'classes': {self.classes!r} do not fit column {self.column!r} ({arrow.type}): {exc}") from None
+        present = pc.unique(arrow.drop_null())
+        return present.take(pc.sort_indices(present))
