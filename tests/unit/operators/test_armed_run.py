@@ -455,3 +455,36 @@ def test_preflight_asks_only_about_this_dags_other_runs(monkeypatch, tmp_path):
     assert paths["earlier"].read_bytes() == b"a\n1\n"
     assert paths["this_run"].read_bytes() == b"", "this run's own mutations are its teardown's to undo"
     assert paths["other_dag"].read_bytes() == b"", "another DAG's mutations are left alone"
+
+
+# ---------------------------------------------------------------------- long delays go to the triggerer
+def test_long_delays_defer_to_the_triggerer_with_the_records():
+    from datetime import datetime, timedelta, timezone
+
+    from airflow.sdk.exceptions import TaskDeferred
+
+    work, ctx = Work(), context()
+    runner = armed_run(faults.Delay(seconds=40, defer_above=30), faults.Delay(seconds=50, defer_above=30), Tag(name="a"), ctx=ctx)
+    before = datetime.now(timezone.utc)
+    with pytest.raises(TaskDeferred) as info:
+        runner.run(work)
+    deferred, records = info.value, ctx["ti"].store[("produce", "chaos_injections")]
+    assert work.calls == 0, "the task defers before its work"
+    assert deferred.method_name == "_chaos_resume"
+    assert deferred.kwargs == {"chaos_records": records}
+    moment = deferred.trigger.moment
+    assert before + timedelta(seconds=90) <= moment <= datetime.now(timezone.utc) + timedelta(seconds=90)
+    delays = [r for r in records if r["kind"] == "delay"]
+    assert [r["changes"] for r in delays] == [
+        {"deferred_seconds": 40.0, "served": "deferred"},
+        {"deferred_seconds": 50.0, "served": "deferred"},
+    ]
+    assert all(r["outcome"] is None for r in records), "a deferral is not an outcome"
+    assert records[2]["status"] == "injected" and records[2]["changes"] == {}
+
+
+def test_short_delays_and_skipped_long_ones_do_not_defer():
+    short, _ = run(faults.Delay(seconds=0.01, defer_above=30), execute=Work())
+    assert short == OUTPUT
+    skipped, records = run(faults.Delay(seconds=40, defer_above=30), execute=Work(), dry_run=True)
+    assert skipped == OUTPUT and records[0]["status"] == "dry_run"
