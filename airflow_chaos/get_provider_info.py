@@ -86,7 +86,8 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                         "default": "dev,test,staging",
                     },
                     "max_injections_per_run": {
-                        "description": "Blast radius: at most this many faults injected in one DAG run.",
+                        "description": "Blast radius: at most this many faults injected in one DAG run. "
+                        "An integer >= 0; an invalid value is an INJECTION_ERROR of every armed fault.",
                         "version_added": "0.1.0",
                         "type": "integer",
                         "example": "10",
@@ -94,7 +95,8 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                     },
                     "seed": {
                         "description": "Default experiment seed when a wrapper gives none. Empty: seeded from "
-                        "the run_id, so each run injects differently and each run can be replayed.",
+                        "the run_id, so each run injects differently and each run can be replayed. An invalid "
+                        "integer is an INJECTION_ERROR of every armed fault (nothing is injected).",
                         "version_added": "0.1.0",
                         "type": "integer",
                         "example": "7",
@@ -106,6 +108,15 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                         "version_added": "0.1.0",
                         "type": "string",
                         "example": "s3://bucket/chaos/journal",
+                        "default": "",
+                    },
+                    "allowed_paths": {
+                        "description": "Comma-separated roots (absolute paths or URLs) that file faults may "
+                        "touch: a faulted path must resolve under one of them. Empty: no restriction beyond "
+                        "each path template's own directory. A relative root is an invalid setting.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/data/staging,s3://bucket/staging",
                         "default": "",
                     },
                 },
