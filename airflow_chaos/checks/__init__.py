@@ -21,6 +21,9 @@ _LAZY = {
     "sniff": "airflow_chaos.checks.formats",
     "feature_freshness": "airflow_chaos.checks.features",
     "training_statistics": "airflow_chaos.checks.features",
+    "prediction_reference": "airflow_chaos.checks.models",
+    "prediction_drift": "airflow_chaos.checks.models",
+    "retry_budget": "airflow_chaos.checks.registry",
 }
 
 __all__ = ["Detection", "required_columns", *sorted(_LAZY)]
