@@ -47,7 +47,7 @@ from airflow_chaos.faults.tables import (
     as_arrow,
     bounded_count,
     column_names,
-    differs,
+    count_differences,
     fit_numeric,
     get_column,
     handled_column,
@@ -493,7 +493,7 @@ class CorruptCategories(TableFault):
         picked = strings.take(pa.array(positions))
         new = self._replacements(picked, strings, ctx)
         new_values = sorted(set(new.unique().to_pylist()))
-        changed = int(differs(picked, new).sum())
+        changed = count_differences(picked, new)
         if len(positions) and not changed:
             ctx.ineffective(f"no rows changed: {_rows(len(positions))} picked, each already holding its new value")
         ctx.record(
@@ -597,7 +597,8 @@ class ShiftDistribution(TableFault):
         scope = _row_scope(ctx, None, len(column), column)
         # x -> mean + (x - mean) * std_scale + mean_shift * std, as one multiply-add
         offset = mean * (1.0 - self.std_scale) + self.mean_shift * std
-        new, changed = _multiply_add(column, scope, dtype, self.std_scale, offset)
+        nulls = len(column) - valid if scope is None else 0  # a capped scope holds values only
+        new, changed = _multiply_add(column, scope, dtype, self.std_scale, offset, nulls)
         if changed is None:
             changed = valid if scope is None else len(scope)
         ctx.record(rows_affected=changed, capped=scope is not None, **record)
@@ -605,9 +606,9 @@ class ShiftDistribution(TableFault):
 
 
 def _multiply_add(
-    column: Any, scope: Positions | None, dtype: Any, scale: float, offset: float
+    column: Any, scope: Positions | None, dtype: Any, scale: float, offset: float, nulls: int
 ) -> tuple[Any, int | None]:
-    """``column * scale + offset`` on ``scope`` (all rows when None), in the column's own type.
+    """``column * scale + offset`` on ``scope`` (all rows when None, ``nulls`` of them null), in the column's type.
 
     Also returns how many non-null values changed (None on the Arrow float path, where every one does:
     counting them would cost as much as the shift; integers can round back to where they were).
@@ -621,7 +622,7 @@ def _multiply_add(
         return pc.add(scaled, offset).cast(column.type), None
     values = numeric_values(column, scope)
     fitted = fit_numeric(values + offset if scale == 1 else values * scale + offset, dtype)
-    changed = int(np.count_nonzero((fitted != values) & ~np.isnan(values)))
+    changed = int(np.count_nonzero(fitted != values)) - nulls  # NaN never equals what it became
     return put_numeric(column, scope, fitted), changed
 
 
@@ -688,7 +689,7 @@ def _holding_rows(col_a: Any, col_b: Any, scope: Positions | None) -> int:
     from airflow_chaos.faults.tables import null_mask
 
     size = len(col_a) if scope is None else len(scope)
-    if table_kind_of_column(col_a) == "arrow" and not (col_a.null_count and col_b.null_count):
+    if valid_rows(col_a) is None or valid_rows(col_b) is None:  # one column has no null (cheap to tell)
         return size
     both_null = null_mask(col_a) & null_mask(col_b)
     return size - int(both_null.sum() if scope is None else both_null[scope].sum())
@@ -1014,7 +1015,7 @@ class OutOfOrderTimestamps(TableFault):
             )
         sources = positions[_cycle(ctx, len(positions))]
         moved_values = take_values(column, sources)
-        moved = int(differs(take_values(column, positions), moved_values).sum())
+        moved = count_differences(take_values(column, positions), moved_values)
         if len(positions) > 1 and not moved:
             ctx.ineffective(f"no rows changed: the {_rows(len(positions))} picked in {self.column!r} hold equal values")
         ctx.record(rows_affected=moved, columns=[self.column])
@@ -1056,6 +1057,9 @@ class FlipLabels(TableFault):
             return table
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
         positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        if not len(positions):  # nothing to relabel: the TableFault rule says why (no rows, all null, rounding)
+            ctx.record(rows_affected=0)
+            return table
         found = pc.index_in(arrow.take(pa.array(positions)), value_set=classes).to_numpy(zero_copy_only=False)
         known = ~np.isnan(found.astype("float64"))
         others = ctx.rng.integers(0, len(classes) - 1, len(positions))
@@ -1070,6 +1074,8 @@ class FlipLabels(TableFault):
         import pyarrow.compute as pc
 
         if self.classes is not None:
+            if pa.types.is_null(arrow.type):  # no label to flip (an empty or all-null pandas column): any fit
+                return pa.array(self.classes)
             try:
                 return pa.array(self.classes).cast(arrow.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

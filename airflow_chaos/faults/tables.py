@@ -238,23 +238,22 @@ def handled_column(
     return column
 
 
-def differs(a: Any, b: Any) -> Mask:
-    """Where two value arrays of the same type differ; null against null is no difference, null against a value is."""
+def count_differences(a: Any, b: Any) -> int:
+    """How many positions of two value arrays of the same type differ (null against null: no difference)."""
     import numpy as np
 
     if is_arrow_column(a):
         import pyarrow.compute as pc
 
-        changed = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
-        return np.asarray(changed.to_numpy(zero_copy_only=False), dtype=bool)
+        changed = pc.not_equal(a, b)
+        if a.null_count or b.null_count:
+            changed = pc.or_(pc.fill_null(changed, False), pc.xor(pc.is_null(a), pc.is_null(b)))
+        return int(pc.sum(changed).as_py() or 0)
     import pandas as pd
 
     null_a, null_b = np.asarray(pd.isna(a), dtype=bool), np.asarray(pd.isna(b), dtype=bool)
-    out = null_a != null_b
     both = ~null_a & ~null_b
-    if both.any():
-        out[both] = np.asarray(a[both] != b[both], dtype=bool)
-    return out
+    return int(np.count_nonzero(null_a != null_b)) + int(np.count_nonzero(np.asarray(a[both] != b[both], dtype=bool)))
 
 
 def as_arrow(column: Any) -> Any:

@@ -120,6 +120,11 @@ CASES: list[tuple[Fault, dict[str, str]]] = [
         faults.OutOfOrderTimestamps(column="t", fraction=1.0),
         {"empty": EMPTY, "one": "a single row cannot trade places", "all_null": "'t' is all null"},
     ),
+    (
+        faults.FlipLabels(column="region", fraction=1.0),
+        {"empty": EMPTY, "one": "single class", "all_null": "single class"},
+    ),
+    (faults.FlipLabels(column="region", fraction=1.0, classes=["us", "eu"]), {"empty": EMPTY, "all_null": "all null"}),
 ]
 SHAPES = ("empty", "one", "all_null")
 MATRIX = [
@@ -288,6 +293,7 @@ COLUMN_FAULTS: list[tuple[Fault, set[str]]] = [  # fault on column "col", and th
     (faults.DropPartition(column="col", value="a"), {"dictionary"}),
     (faults.BackdateTimestamps(column="col", by="1d"), set()),
     (faults.OutOfOrderTimestamps(column="col", fraction=0.5), set()),
+    (faults.FlipLabels(column="col", fraction=0.5), set()),
 ]
 EXOTIC = [
     pytest.param(fault, backend, family, family in handled, id=f"{fault.describe()}-{backend}-{family}")
