@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RESULT_FORMATS: tuple[str, ...] = ("BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE")
+#: Validation engines (:func:`airflow_chaos.checks.native.validate`): native when it can, native only, or GE.
+ENGINES: tuple[str, ...] = ("auto", "native", "gx")
 SEVERITIES: tuple[str, ...] = ("critical", "warning")
 MAX_LIST_ITEMS = 1000
 _SPEC_KEYS = frozenset({"type", "kwargs", "meta", "id", "severity", "notes", "description", "rendered_content"})
@@ -509,6 +511,7 @@ def detection_of(result: Any, frame: pd.DataFrame) -> Detection:
     error = _error_of(result.exception_info)
     if error:
         observed["error"] = error
+    observed["engine"] = "gx"
     return Detection(
         check=_check_name(config.type, kwargs),
         signals=signals_for(config.type, meta, _is_temporal(frame, kwargs.get("column"))),
