@@ -44,6 +44,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -125,6 +126,9 @@ def row_state(ts: datetime, values: Mapping[str, Any]) -> Row:
     return {"ts": _iso(ts), "values": {name: _value_b64(v) for name, v in sorted(values.items())}}
 
 
+_KEY_FIELDS = {"INT64": "int64_val", "INT32": "int32_val", "STRING": "string_val"}
+
+
 @dataclass
 class ViewIO:
     """Bulk reads and writes of one feature view's online rows, through Feast's provider API."""
@@ -132,6 +136,7 @@ class ViewIO:
     repo: str
     store: Any
     view: Any
+    _keys: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, repo: str, view_name: str) -> ViewIO:
@@ -157,29 +162,40 @@ class ViewIO:
     def join_key_types(self) -> dict[str, Any]:
         return {f.name: f.dtype.to_value_type() for f in self.view.entity_columns}
 
-    def entity_key(self, entity: Mapping[str, Any]) -> Any:
+    def entity_key(self, entity_text: str) -> Any:
+        """The ``EntityKey`` proto of an entity given as its JSON text (cached: keys are built once per view)."""
+        key = self._keys.get(entity_text)
+        if key is None:
+            key = self._keys[entity_text] = self._build_key(json.loads(entity_text))
+        return key
+
+    def _build_key(self, entity: Mapping[str, Any]) -> Any:
         from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
         from feast.type_map import python_values_to_proto_values
 
         types = self.join_key_types()
         missing = sorted(set(types) - set(entity))
         if missing:
             raise ChaosConfigError(f"entity {dict(entity)} of view {self.name!r} lacks join keys {missing}")
-        values = [python_values_to_proto_values([entity[k]], t)[0] for k, t in types.items()]
+        values = []
+        for name, value_type in types.items():
+            field_name = _KEY_FIELDS.get(value_type.name)  # the common key types, without Feast's per-value dispatch
+            values.append(Value(**{field_name: entity[name]}) if field_name else python_values_to_proto_values([entity[name]], value_type)[0])
         return EntityKey(join_keys=list(types), entity_values=values)
 
     def read(self, entities: Sequence[str]) -> Rows:
         """The online rows of ``entities`` (entity JSON), in one read."""
         if not entities:
             return {}
-        keys = [self.entity_key(json.loads(e)) for e in entities]
+        keys = [self.entity_key(e) for e in entities]
         found = self.provider.online_read(self.store.config, self.view, keys, None)
         return {e: (None if ts is None or values is None else row_state(ts, values)) for e, (ts, values) in zip(entities, found, strict=True)}
 
     def write(self, rows: Mapping[str, Row | None]) -> None:
         """Make each entity hold its row, in one batch; None removes the row."""
         batch = [
-            (self.entity_key(json.loads(e)), {n: _value_of(v) for n, v in row["values"].items()}, datetime.fromisoformat(row["ts"]), None)
+            (self.entity_key(e), {n: _value_of(v) for n, v in row["values"].items()}, datetime.fromisoformat(row["ts"]), None)
             for e, row in rows.items()
             if row is not None
         ]
@@ -216,7 +232,7 @@ class ViewIO:
         conn = online._get_conn(config)
         with conn:
             for e in entities:
-                key = serialize_entity_key(self.entity_key(json.loads(e)), entity_key_serialization_version=version)
+                key = serialize_entity_key(self.entity_key(e), entity_key_serialization_version=version)
                 conn.execute(f"DELETE FROM {table} WHERE entity_key = ?", (key,))
 
     # ------------------------------------------------------------------ the offline source
@@ -231,7 +247,9 @@ class ViewIO:
         out: Rows = {}
         for key, values, ts, _created in _convert_arrow_to_proto(table, self.view, self.join_key_types()):
             entity = {k: feast_value_type_to_python_type(v) for k, v in zip(key.join_keys, key.entity_values, strict=True)}
-            out[entity_json(entity)] = row_state(ts, values)
+            text = entity_json(entity)
+            self._keys.setdefault(text, key)
+            out[text] = row_state(ts, values)
         return out
 
     def _pull_latest(self, start: datetime, end: datetime) -> pa.Table:
@@ -292,7 +310,7 @@ class OnlineRowsResource:
 
     def _io(self, key: str, context: dict[str, Any]) -> tuple[ViewIO, list[str]]:
         project, view, entities = _entities_of(key)
-        io = self.io if self.io is not None and self.io.name == view else ViewIO.open(context["repo"], view)
+        io = self.io if self.io is not None and self.io.name == view else _restore_io(context["repo"], view)
         if io.project != project:
             raise ChaosRestoreError(f"{ONLINE_ROWS}: {context['repo']} is project {io.project!r}, the entry is {project!r}")
         return io, entities
@@ -315,6 +333,34 @@ class OnlineRowsResource:
         if self.io is not None and self.pending:
             self.io.write(self.pending)
             self.pending = {}
+
+
+_RESTORE_IO: dict[tuple[Any, ...], tuple[float, ViewIO]] = {}
+_RESTORE_IO_SECONDS = 30.0
+
+
+def _restore_io(repo: str, view: str) -> ViewIO:
+    """A restore reaches the same view for every entry of a fault: open the store once, for a few seconds.
+
+    Keyed by thread (a store's SQLite connection stays in its thread) and by the identity of the repo's
+    ``feature_store.yaml`` (a repo rebuilt at the same path is a new store).
+    """
+    path = Path(repo)
+    yaml = path if path.is_file() else path / "feature_store.yaml"
+    try:
+        stat = yaml.stat()
+    except OSError:
+        return ViewIO.open(repo, view)
+    key = (repo, view, threading.get_ident(), stat.st_ino, stat.st_mtime_ns)
+    now = time.monotonic()
+    cached = _RESTORE_IO.get(key)
+    if cached is not None and now - cached[0] < _RESTORE_IO_SECONDS:
+        return cached[1]
+    for old in [k for k, (born, _) in _RESTORE_IO.items() if now - born >= _RESTORE_IO_SECONDS]:
+        _RESTORE_IO.pop(old, None)
+    io = ViewIO.open(repo, view)
+    _RESTORE_IO[key] = (now, io)
+    return io
 
 
 @dataclass
