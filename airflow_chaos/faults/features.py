@@ -593,6 +593,7 @@ class StaleFeatures(FeatureFault):
 
     kind = "stale_features"
     signals = ("feature.freshness",)
+    phase = "around"  # the default mode's; ``overwrite`` acts ``after`` (see ``active_phase``)
 
     mode: Literal["skip", "backdate", "watermark", "overwrite"] = Field(default="skip", description="How the materialization fails.")
     by: timedelta | None = Field(default=None, description="How far back (backdate, overwrite); e.g. 2 days.")
@@ -632,6 +633,7 @@ class FeatureLag(FeatureFault):
 
     kind = "feature_lag"
     signals = ("feature.freshness",)
+    phase = "around"  # the default ``when``; ``when="after"`` acts after the task
 
     by: timedelta = Field(description="How far behind the source is.")
     mode: Literal["shift", "drop"] = Field(default="shift", description="Shift timestamps back, or drop the newest rows.")
