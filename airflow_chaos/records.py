@@ -151,6 +151,9 @@ class Detection(BaseModel):
     passed: bool
     observed: dict[str, Any] = Field(default_factory=dict)
     severity: Literal["critical", "warning"] = "critical"
+    # The check's task succeeded although its own result said "failed" (a GX provider operator does so by
+    # default): ``passed`` stays True (nothing failed), and a fault it should have caught is SILENT, saying so.
+    reported_failure: bool = False
     dag_id: str = ""
     run_id: str = ""
     task_id: str = ""

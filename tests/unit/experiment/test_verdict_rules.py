@@ -165,6 +165,7 @@ def test_report_counts_every_verdict_and_names_the_run():
         "SILENT": 1,
         "SKIPPED": 1,
         "INJECTION_ERROR": 1,
+        "INCONCLUSIVE": 0,
     }
     assert report.score == 0.0
     assert report.table().splitlines()[-1] == "resilience score: 0% (1 injected, 1 SILENT, 1 SKIPPED, 1 INJECTION_ERROR)"
