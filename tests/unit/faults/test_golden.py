@@ -95,6 +95,7 @@ GOLDEN_FAULTS: dict[str, Fault] = {
     "corrupt_categories": faults.CorruptCategories(column="s", fraction=0.3),
     "drop_column": faults.DropColumn(column="x"),
     "drop_partition": faults.DropPartition(column="part", value="2026-01-01"),
+    "flip_labels": faults.FlipLabels(column="s", fraction=0.3),
     "duplicate_rows": faults.DuplicateRows(fraction=0.25),
     "inject_nulls": faults.InjectNulls(column="x", fraction=0.3),
     "out_of_order_timestamps": faults.OutOfOrderTimestamps(column="t", fraction=0.5),
