@@ -25,6 +25,7 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                     "airflow_chaos.operators.restore",
                     "airflow_chaos.operators.inject",
                     "airflow_chaos.operators.features",
+                    "airflow_chaos.operators.registry",
                 ],
             }
         ],
@@ -34,7 +35,7 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
         "triggers": [
             {"integration-name": "Chaos", "python-modules": ["airflow_chaos.triggers.file", "airflow_chaos.triggers.features"]}
         ],
-        "hooks": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.hooks.feast"]}],
+        "hooks": [{"integration-name": "Chaos", "python-modules": ["airflow_chaos.hooks.feast", "airflow_chaos.hooks.mlflow"]}],
         "connection-types": [
             {
                 "connection-type": "feast",
@@ -57,7 +58,29 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                         "schema": {"type": ["string", "null"]},
                     },
                 },
-            }
+            },
+            {
+                "connection-type": "mlflow",
+                "hook-class-name": "airflow_chaos.hooks.mlflow.MlflowHook",
+                "hook-name": "MLflow",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"host": "Tracking URI", "login": "Username (basic auth)", "password": "Token (or basic-auth password)"},
+                    "placeholders": {"host": "http://mlflow:5000"},
+                },
+                "conn-fields": {
+                    "tracking_uri": {
+                        "label": "Tracking URI",
+                        "description": "MLflow tracking URI (http(s)://, sqlite:///, postgresql://...); default: the host field",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "registry_uri": {
+                        "label": "Registry URI",
+                        "description": "MLflow model registry URI; default: the tracking URI",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                },
+            },
         ],
         "task-decorators": [{"name": "chaos", "class-name": "airflow_chaos.decorators.chaos_task"}],
         "config": {

@@ -16,6 +16,10 @@ _EXPORTS = {
     "ChaosRestoreOperator": "airflow_chaos.operators.restore",
     "InjectFaultOperator": "airflow_chaos.operators.inject",
     "CheckFeaturesOperator": "airflow_chaos.operators.features",
+    "CheckModelRegistryOperator": "airflow_chaos.operators.registry",
+    "CheckModelQualityOperator": "airflow_chaos.operators.registry",
+    "CheckPredictionsOperator": "airflow_chaos.operators.registry",
+    "RollbackAliasOperator": "airflow_chaos.operators.registry",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -264,8 +264,8 @@ def test_broken_model_garbage_takes_over_the_alias_and_is_deleted_on_restore(reg
     faults.BrokenModel(model="broken", tracking_uri=registry.tracking_uri).apply(None, ctx)
 
     new = ctx.changes["new_version"]
-    assert ctx.changes["wrapped_version"] == "3" and new == "4"
-    assert registry.client().get_model_version_by_alias("broken", "challenger").version == 4
+    assert ctx.changes["wrapped_version"] == "3" and int(new) > 3
+    assert registry.client().get_model_version_by_alias("broken", "challenger").version == int(new)
     version = registry.client().get_model_version("broken", new)
     assert version.tags["quality"] == "passed" and version.description == "churn classifier trained on 200 rows"
     bad = predict(registry, "models:/broken@challenger", holdout)
