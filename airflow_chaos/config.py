@@ -62,6 +62,7 @@ DEFAULTS: dict[str, str] = {
     "seed": "",
     "journal_path": "",
     "allowed_paths": "",
+    "plan": "",
 }
 
 
@@ -116,6 +117,8 @@ class ChaosSettings(EnvironmentSettings):
       ``$AIRFLOW_HOME/chaos/journal`` (:attr:`journal_root`).
     - ``allowed_paths``: comma-separated roots (absolute paths or URLs) that file faults may touch;
       empty (the default) adds no restriction. Path confinement itself is enforced where files are faulted.
+    - ``plan``: a plan file (a path or URL) the cluster policy applies to every DAG parsed
+      (:mod:`airflow_chaos.policy`); empty (the default) applies none.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -124,6 +127,7 @@ class ChaosSettings(EnvironmentSettings):
     seed: int | None = None
     journal_path: str = ""
     allowed_paths: tuple[str, ...] = ()
+    plan: str = ""
 
     _max = field_validator("max_injections_per_run", mode="before")(_integer)
     _paths = field_validator("allowed_paths", mode="before")(_comma_list)
@@ -140,7 +144,7 @@ class ChaosSettings(EnvironmentSettings):
             raise ValueError(f"must be >= 0, got {value}")
         return value
 
-    @field_validator("journal_path", mode="before")
+    @field_validator("journal_path", "plan", mode="before")
     @classmethod
     def _strip_path(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
@@ -215,6 +219,11 @@ def default_seed() -> int | None:
 def allowed_paths() -> tuple[str, ...]:
     """``[chaos] allowed_paths``: the roots file faults may touch; empty (the default) means no extra restriction."""
     return _partial("allowed_paths").allowed_paths
+
+
+def plan_location() -> str:
+    """``[chaos] plan``: the plan file (path or URL) the cluster policy applies; empty means none."""
+    return _partial("plan").plan
 
 
 def journal_root() -> str:

@@ -142,6 +142,16 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                         "example": "/data/staging,s3://bucket/staging",
                         "default": "",
                     },
+                    "plan": {
+                        "description": "A chaos plan file (YAML; a path or an ObjectStoragePath URL) that the "
+                        "airflow_chaos.policy cluster policy applies to every DAG parsed, arming the tasks its "
+                        "selectors match. Only read when enabled is True and the environment is allowed. "
+                        "Empty: no plan.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/airflow/plans/staging.yaml",
+                        "default": "",
+                    },
                 },
             }
         },

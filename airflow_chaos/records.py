@@ -106,6 +106,8 @@ class Injection(BaseModel):
     map_index: int = -1
     try_number: int = 1
     fault_index: int = 0
+    # Who armed the fault: "code" (chaos(), @task.chaos, InjectFaultOperator) or "plan:<file>#<experiment>".
+    source: str = "code"
     seed: int = 0
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

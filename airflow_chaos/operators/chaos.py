@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_chaos import config
 from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectedFailure
 from airflow_chaos.experiment.journal import Journal
-from airflow_chaos.experiment.safety import SafetySettings, decide, gate_draw
+from airflow_chaos.experiment.safety import Decision, SafetySettings, decide, gate_draw
 from airflow_chaos.faults.base import Fault, FaultContext, injection_seed
 from airflow_chaos.operators.records import (
     INJECTIONS_KEY,
@@ -38,6 +38,8 @@ from airflow_chaos.storage import Confinement
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
+
+    from airflow_chaos.plans import ExperimentGate
 
 
 # Faults that fail a task on purpose (partial output with then="raise") raise this; it is not an engine error.
@@ -87,6 +89,12 @@ class ChaosArm:
     seed: int | None = None
     dry_run: bool = False
     max_fraction: float = 1.0
+    # Who armed these faults, recorded on each injection: "code", or "plan:<file>#<experiment>".
+    source: str = "code"
+    # A plan experiment's run-time conditions (time window, run types, daily cap); None for code.
+    gate: ExperimentGate | None = None
+    # Arms from other sources on the same task (a plan on top of code), each drawn with its own settings.
+    also: tuple[ChaosArm, ...] = ()
 
     @classmethod
     def build(
@@ -112,8 +120,28 @@ class ChaosArm:
         return cls(items, float(probability), seed, dry_run, float(max_fraction))
 
     def plus(self, other: ChaosArm) -> ChaosArm:
-        """Arming an armed task again adds the new faults; the newest settings win."""
-        return ChaosArm(self.faults + other.faults, other.probability, other.seed, other.dry_run, other.max_fraction)
+        """Arming an armed task again adds the new faults; the newest settings win.
+
+        Faults from another source (a plan on top of code) keep their own settings and source.
+        """
+        if other.source != self.source or other.gate is not None or self.gate is not None:
+            return dataclasses.replace(self, also=(*self.also, other))
+        return dataclasses.replace(
+            self,
+            faults=self.faults + other.faults,
+            probability=other.probability,
+            seed=other.seed,
+            dry_run=other.dry_run,
+            max_fraction=other.max_fraction,
+        )
+
+    def members(self) -> tuple[tuple[Fault, ChaosArm], ...]:
+        """Every armed fault with the arm it was armed by, in order: this arm's, then the others'."""
+        return tuple((f, self) for f in self.faults) + tuple(m for arm in self.also for m in arm.members())
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source, *(s for arm in self.also for s in arm.sources))
 
 
 # ---------------------------------------------------------------------- arming existing operators
@@ -186,17 +214,26 @@ def chaos(
         max_fraction=max_fraction,
         owner=f"chaos({operator.task_id})",
     )
-    existing: ChaosArm | None = getattr(operator, "_chaos_arm", None)
-    operator._chaos_arm = existing.plus(arm) if existing else arm
-    if not getattr(type(operator), "_chaos_armed_class", None):
-        operator.__class__ = _armed_class(type(operator))
+    attach(operator, arm)
     return task
 
 
+def attach(operator: BaseOperator, arm: ChaosArm) -> None:
+    """Add ``arm`` to what ``operator`` has armed, in place (``chaos()`` and the plan policy use it).
+
+    An operator that already runs an arm (armed before, ``@task.chaos``, ``InjectFaultOperator``) keeps
+    its class and runs both; any other gets the armed subclass of its class, with the same name and module.
+    """
+    existing: ChaosArm | None = getattr(operator, "_chaos_arm", None)
+    operator._chaos_arm = existing.plus(arm) if existing else arm
+    if existing is None and not getattr(type(operator), "_chaos_armed_class", None):
+        operator.__class__ = _armed_class(type(operator))
+
+
 def armed_faults(task: Any) -> tuple[Fault, ...]:
-    """The faults armed on ``task`` (empty when unarmed)."""
+    """The faults armed on ``task``, from every source (empty when unarmed)."""
     arm: ChaosArm | None = getattr(getattr(task, "operator", task), "_chaos_arm", None)
-    return arm.faults if arm else ()
+    return tuple(f for f, _ in arm.members()) if arm else ()
 
 
 # ---------------------------------------------------------------------- running armed
@@ -281,6 +318,7 @@ class ArmedRun:
         self.map_index: int = map_index_of(ti)
         self.try_number: int = ti.try_number or 1
         self.journal = Journal(config.journal_root())
+        self.members = self.arm.members()  # (fault, the arm that armed it), code's first, then plans'
 
     @property
     def log(self) -> RedactedLog:
@@ -289,7 +327,7 @@ class ArmedRun:
     def _settings(self) -> tuple[SafetySettings, int | None, str | None]:
         """Read ``[chaos]`` once, in the order of DESIGN §5: the environment guard, then the rest.
 
-        Returns the safety settings, the experiment seed and the error of an invalid setting. In an
+        Returns the safety settings, ``[chaos] seed`` (the seed of arms that give none) and the error of an invalid setting. In an
         environment that is not allowed the guard decides first (every fault SKIPPED) and the other
         settings are not validated. An invalid setting is an error of every armed fault of this task
         (INJECTION_ERROR naming the setting): nothing is injected and the task runs untouched.
@@ -302,27 +340,30 @@ class ArmedRun:
                 enabled=True, environment=guard.environment, allowed_environments=guard.allowed_environments
             )
             if not guard.environment_allowed:
-                return safety, self.arm.seed, None
+                return safety, None, None
             self.chaos_settings = settings = config.read_settings(options)
         except ChaosConfigError as exc:
-            return safety, self.arm.seed, str(exc)
+            return safety, None, str(exc)
         safety = dataclasses.replace(
             safety,
             kill_switch=config.kill_switch_on(),
             max_injections_per_run=settings.max_injections_per_run,
             injections_so_far=_count_run_injections(self.context, self.task_id),
         )
-        return safety, self.arm.seed if self.arm.seed is not None else settings.seed, None
+        return safety, settings.seed, None
 
     def _decide(self) -> None:
-        settings, experiment_seed, settings_error = self._settings()
+        settings, default_seed, settings_error = self._settings()
         injected = 0
-        for index, armed_fault in enumerate(self.arm.faults):
+        for index, (armed_fault, owner) in enumerate(self.members):
+            experiment_seed = owner.seed if owner.seed is not None else default_seed
             seed = injection_seed(experiment_seed, self.dag_id, self.run_id, self.task_id, index, self.map_index)
             draw = gate_draw(seed)
             decision = decide(
-                settings, probability=self.arm.probability, draw=draw, dry_run=self.arm.dry_run, injected_here=injected
+                settings, probability=owner.probability, draw=draw, dry_run=owner.dry_run, injected_here=injected
             )
+            if owner.gate is not None and settings_error is None:
+                decision = self._gated(owner.gate, decision)
             injected += decision.inject
             fault, error = (armed_fault, settings_error) if settings_error else self._render(armed_fault)
             if error is not None:
@@ -336,6 +377,25 @@ class ArmedRun:
                 "chaos: %s %s (%s)", injection.status.value, fault.describe(), injection.reason or error or "armed"
             )
 
+    def _gated(self, gate: ExperimentGate, decision: Decision) -> Decision:
+        """A plan experiment's run-time conditions, once the safety guard let the fault through.
+
+        Its time window and run types first, then (only for a fault that goes in) a slot of its daily cap.
+        Conditions that cannot be checked (the cap's storage is unreachable) fail closed: SKIPPED.
+        """
+        if decision.status not in (InjectionStatus.INJECTED, InjectionStatus.DRY_RUN):
+            return decision
+        now = utcnow()
+        try:
+            run_type = getattr(self.context.get("dag_run"), "run_type", None)
+            reason = gate.refuse(run_type=getattr(run_type, "value", run_type), now=now)
+            if reason is None and decision.inject:
+                root = self.chaos_settings.journal_root if self.chaos_settings else config.journal_root()
+                reason = gate.reserve(root, self.dag_id, now)
+        except Exception as exc:  # noqa: BLE001 - a cap that cannot be counted lets nothing through
+            reason = f"the plan's conditions could not be checked, nothing injected: {error_text(exc)}"
+        return Decision(InjectionStatus.SKIPPED, reason) if reason else decision
+
     def _injection(self, fault: Fault, status: InjectionStatus, index: int, **fields: Any) -> Injection:
         return Injection.for_fault(
             fault,
@@ -346,6 +406,7 @@ class ArmedRun:
             map_index=self.map_index,
             try_number=self.try_number,
             fault_index=index,
+            source=self.members[index][1].source,
             **fields,
         )
 
@@ -360,11 +421,11 @@ class ArmedRun:
         confinement = None
         if injection.status is InjectionStatus.INJECTED:
             with contextlib.suppress(ChaosConfigError):  # an unreadable setting already failed the render
-                confinement = self._confinement(self.arm.faults[injection.fault_index], "path")
+                confinement = self._confinement(self.members[injection.fault_index][0], "path")
         return FaultContext(
             seed=injection.seed,
             journal=self.journal,
-            max_fraction=self.arm.max_fraction,
+            max_fraction=self.members[injection.fault_index][1].max_fraction,
             labels=labels,
             changes=dict(injection.changes),
             confinement=confinement,
@@ -492,7 +553,7 @@ class ArmedRun:
     def _resume(self, records: list[dict[str, Any]]) -> None:
         """Rebuild the decisions made before the deferral; delays already served are not re-applied."""
         by_index = {int(r["fault_index"]): Injection.model_validate(r) for r in records}
-        for index, armed_fault in enumerate(self.arm.faults):
+        for index, (armed_fault, _) in enumerate(self.members):
             injection = by_index.get(index) or self._injection(
                 armed_fault,
                 InjectionStatus.ERROR,
