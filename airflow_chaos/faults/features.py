@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -519,7 +519,7 @@ def _with_feature(row: Row, feature: str, b64: str) -> Row:
 class FeatureFault(Fault):
     """A fault on one Feast feature view. Acts ``after`` the armed task, or as an ``InjectFaultOperator`` step."""
 
-    phase = "after"
+    phase: ClassVar[Phase] = "after"
     template_fields = ("repo", "feature_view")
 
     repo: str = Field(min_length=1, description="The Feast repo directory or its feature_store.yaml (templated).")
@@ -593,7 +593,7 @@ class StaleFeatures(FeatureFault):
 
     kind = "stale_features"
     signals = ("feature.freshness",)
-    phase = "around"  # the default mode's; ``overwrite`` acts ``after`` (see ``active_phase``)
+    phase: ClassVar[Phase] = "around"  # the default mode's; ``overwrite`` acts ``after`` (see ``active_phase``)
 
     mode: Literal["skip", "backdate", "watermark", "overwrite"] = Field(default="skip", description="How the materialization fails.")
     by: timedelta | None = Field(default=None, description="How far back (backdate, overwrite); e.g. 2 days.")
@@ -612,7 +612,7 @@ class StaleFeatures(FeatureFault):
         return "after" if self.mode == "overwrite" else "around"
 
     def around(self, ctx: FaultContext) -> contextlib.AbstractContextManager[None]:
-        return _armed(_MaterializeInterceptor(self, ctx))
+        return _armed(_MaterializeInterceptor(fault=self, ctx=ctx))
 
     def mutate(self, ctx: FaultContext) -> None:
         assert self.by is not None  # validated
@@ -633,7 +633,7 @@ class FeatureLag(FeatureFault):
 
     kind = "feature_lag"
     signals = ("feature.freshness",)
-    phase = "around"  # the default ``when``; ``when="after"`` acts after the task
+    phase: ClassVar[Phase] = "around"  # the default ``when``; ``when="after"`` acts after the task
 
     by: timedelta = Field(description="How far behind the source is.")
     mode: Literal["shift", "drop"] = Field(default="shift", description="Shift timestamps back, or drop the newest rows.")
@@ -650,7 +650,7 @@ class FeatureLag(FeatureFault):
         return self.when
 
     def around(self, ctx: FaultContext) -> contextlib.AbstractContextManager[None]:
-        return _armed(_WriteInterceptor(self, ctx))
+        return _armed(_WriteInterceptor(fault=self, ctx=ctx))
 
     def lagged(self, io: ViewIO, rows: Rows, now: datetime) -> Rows:
         """The rows as a source ``by`` behind delivers them (only those that differ)."""
@@ -883,9 +883,26 @@ def _active(kind: type[Any], project: str) -> list[Any]:
 
 
 @dataclass
-class _MaterializeInterceptor:
-    fault: StaleFeatures
-    ctx: FaultContext
+class _Interceptor:
+    """What the patched Feast methods consult while a fault is armed; an error inside it is the engine's."""
+
+    error: BaseException | None = field(default=None, init=False)
+
+    def failed(self, exc: BaseException) -> None:
+        """The fault failed mid-call: the task's call runs untouched, and the wrapper records an engine error on exit."""
+        log.warning("chaos: %s failed inside the chaos engine; the call runs untouched: %s", type(self).__name__, exc)
+        if self.error is None:
+            self.error = exc
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise ChaosInjectionError(f"feature fault failed while the task ran: {self.error}") from self.error
+
+
+@dataclass
+class _MaterializeInterceptor(_Interceptor):
+    fault: StaleFeatures = field(kw_only=True)
+    ctx: FaultContext = field(kw_only=True)
     calls: int = 0
 
     def __post_init__(self) -> None:
@@ -920,6 +937,7 @@ class _MaterializeInterceptor:
         self.ctx.record(interval=[start.isoformat(), end.isoformat()])
 
     def finish(self) -> None:
+        self.raise_error()
         if self.calls == 0:
             self.ctx.ineffective(f"the armed task never materialized view {self.io.name!r}")
 
@@ -942,7 +960,11 @@ def _materialize(self: Any, start_date: datetime, end_date: datetime, feature_vi
     others = _split_views(self, feature_views, armed[0]) if armed else None
     if others is None:
         return original(self, start_date, end_date, feature_views, *args, **kwargs)
-    armed[0].handle(self, start_date, end_date)
+    try:
+        armed[0].handle(self, start_date, end_date)
+    except Exception as exc:  # noqa: BLE001 - an engine error never changes the task's call
+        armed[0].failed(exc)
+        return original(self, start_date, end_date, feature_views, *args, **kwargs)
     if others:
         original(self, start_date, end_date, others, *args, **kwargs)
     return None
@@ -954,16 +976,20 @@ def _materialize_incremental(self: Any, end_date: datetime, feature_views: list[
     others = _split_views(self, feature_views, armed[0]) if armed else None
     if others is None:
         return original(self, end_date, feature_views, *args, **kwargs)
-    armed[0].handle(self, None, end_date)
+    try:
+        armed[0].handle(self, None, end_date)
+    except Exception as exc:  # noqa: BLE001 - an engine error never changes the task's call
+        armed[0].failed(exc)
+        return original(self, end_date, feature_views, *args, **kwargs)
     if others:
         original(self, end_date, others, *args, **kwargs)
     return None
 
 
 @dataclass
-class _WriteInterceptor:
-    fault: FeatureLag
-    ctx: FaultContext
+class _WriteInterceptor(_Interceptor):
+    fault: FeatureLag = field(kw_only=True)
+    ctx: FaultContext = field(kw_only=True)
     rows_seen: int = 0
     rows_written: int = 0
 
@@ -984,6 +1010,7 @@ class _WriteInterceptor:
         self.ctx.record(mode=self.fault.mode, feature_view=self.io.name, rows_seen=self.rows_seen, rows_lagged=self.rows_written, rows_dropped=len(rows) - len(lagged) if self.fault.mode == "drop" else 0)
 
     def finish(self) -> None:
+        self.raise_error()
         if self.rows_seen == 0:
             self.ctx.ineffective(f"the armed task wrote no online rows to view {self.io.name!r}")
 
@@ -993,5 +1020,10 @@ def _online_write_batch(self: Any, config: Any, table: Any, data: Any, progress:
     armed = [i for i in _active(_WriteInterceptor, config.project) if i.io.name == getattr(table, "name", None)]
     if not armed:
         return original(self, config, table, data, progress)
-    armed[0].handle(list(data))
+    rows = list(data)
+    try:
+        armed[0].handle(rows)
+    except Exception as exc:  # noqa: BLE001 - an engine error never changes the task's call
+        armed[0].failed(exc)
+        return original(self, config, table, rows, progress)
     return None

@@ -90,7 +90,7 @@ class CheckFeaturesOperator(BaseOperator):
     Detection (``feature.validity``), pushed like the others before the task raises.
 
     :param features: ``["view:feature", ...]`` the model reads (templated).
-    :param entity_rows: the entities to read (templated); default: every entity of the views' sources.
+    :param entity_rows: the entities to read (templated); default: every entity of the first view's source.
     :param repo: a Feast repo directory or ``feature_store.yaml`` (templated); or ``feast_conn_id``.
     :param fail_task: raise :class:`ChaosDetectionFailed` when a critical check fails (default True).
     """

@@ -277,3 +277,13 @@ def test_step_faults_are_accepted_by_inject_fault_operator_and_interception_mode
     for fault in (F.StaleFeatures(repo="/r", feature_view="v", mode="skip"), F.FeatureLag(repo="/r", feature_view="v", by=60)):
         with pytest.raises(ChaosConfigError, match="cannot be a step of its own"):
             InjectFaultOperator(task_id="step", faults=[fault])
+
+
+def test_an_engine_error_while_intercepting_leaves_the_tasks_call_untouched_and_surfaces_on_exit(repo):
+    from airflow_chaos.exceptions import ChaosInjectionError
+
+    fault = F.StaleFeatures(repo=str(repo), feature_view=VIEW, mode="backdate", by=timedelta(hours=36))
+    # the wrapper records the error raised on exit as INJECTION_ERROR
+    with pytest.raises(ChaosInjectionError, match="need a journal"), fault.around(FaultContext(seed=1, journal=None)):
+        _materialize_both(repo)
+    assert min(feast_repo.served(repo, VIEW, DRIVERS)["conv_rate__ts"]) >= now() - 2 * 3600  # materialized as asked
