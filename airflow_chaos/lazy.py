@@ -21,7 +21,7 @@ def lazy_getattr(package: str, exports: Mapping[str, str]) -> Callable[[str], An
 
 
 #: The optional-dependency extras of the ``airflow-chaos`` package (pyproject ``[project.optional-dependencies]``).
-EXTRAS: tuple[str, ...] = ("mlflow", "feast", "all")
+EXTRAS: tuple[str, ...] = ("mlflow", "feast", "report", "all")
 
 
 def require_extra(module: str, extra: str, needed_by: str = "this fault") -> ModuleType:
