@@ -35,7 +35,7 @@ def test_issue8_item12_a_missing_extra_names_the_pip_install(monkeypatch, module
 
 
 def test_require_extra_refuses_an_extra_the_package_does_not_have():
-    with pytest.raises(ValueError, match=r"unknown extra 'mlfow'; allowed: mlflow, feast, all"):
+    with pytest.raises(ValueError, match=r"unknown extra 'mlfow'; allowed: mlflow, feast, report, all"):
         require_extra("mlflow", "mlfow")
 
 
@@ -47,7 +47,8 @@ def test_issue8_item12_pyproject_declares_the_extras_and_no_runtime_mlflow_or_fe
     assert set(EXTRAS) <= set(extras)
     assert any(d.startswith("mlflow") for d in extras["mlflow"])
     assert any(d.startswith("feast") for d in extras["feast"])
-    assert extras["all"] == ["airflow-chaos[mlflow,feast]"]
+    assert extras["all"] == ["airflow-chaos[mlflow,feast,report]"]
+    assert any(d.startswith("matplotlib") for d in extras["report"])
     assert "--extra all --extra dev" in (ROOT / "Makefile").read_text()
 
 
