@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.policies import hookimpl
+import pluggy
 
 from airflow_chaos.exceptions import ChaosConfigError
 
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from airflow_chaos.plans import CompiledExperiment, LoadedPlan
 
 log = logging.getLogger(__name__)
+
+# airflow.policies.hookimpl, made here: importing Airflow from this module would load Airflow's settings,
+# which load this module's entry point while it is still half imported (and find no hook in it)
+hookimpl = pluggy.HookimplMarker("airflow.policy")
 
 #: The settings the policy reads, as environment variables: a change of any of them is seen at once.
 SETTINGS_ENV = (
@@ -97,8 +101,11 @@ def _version(location: str) -> tuple[Any, ...]:
         except OSError as exc:
             raise ChaosConfigError(f"[chaos] plan: cannot read the plan file {location!r}: {exc.strerror}") from None
         return (st.st_mtime_ns, st.st_size)
-    path = _object_path(location)
-    info = path.fs.info(path.path)
+    try:
+        path = _object_path(location)
+        info = path.fs.info(path.path)
+    except Exception as exc:  # noqa: BLE001 - any storage failure is a plan that cannot be read
+        raise ChaosConfigError(f"[chaos] plan: cannot read the plan file {location!r}: {exc}") from None
     return tuple(str(info.get(k)) for k in ("mtime", "LastModified", "updated", "ETag", "size"))
 
 
