@@ -228,3 +228,14 @@ def test_a_report_without_a_run_names_none():
     assert (report.dag_id, report.run_id) == ("", "")
     assert report.to_json()["counts"] == {v.value: 0 for v in Verdict}
     assert build_report([inj()], [], {}, DOWN).to_json()["results"][0]["verdict"] == "SILENT"  # JSON mode: plain strings
+
+
+def test_the_table_joins_evidence_and_labels_map_index_zero():
+    dets = [Detection(check=c, signals=["schema"], passed=False, task_id="validate") for c in ("a", "b")]
+    rows = build_report([inj(map_index=0)], dets, {}, DOWN).table().splitlines()
+    assert rows[2].startswith("transform[0]  ") and rows[2].endswith("validate:a [schema]; validate:b [schema]")
+
+
+def test_report_json_holds_plain_strings():
+    doc = build_report([inj()], [], {}, DOWN).to_json()
+    assert type(doc["results"][0]["verdict"]) is str
