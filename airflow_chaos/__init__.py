@@ -21,6 +21,8 @@ from airflow_chaos.exceptions import (
 
 if TYPE_CHECKING:
     from airflow_chaos.operators.chaos import chaos
+    from airflow_chaos.operators.detects import detects
+    from airflow_chaos.operators.matrix import chaos_matrix
 
 __version__ = "0.1.0"
 
@@ -31,6 +33,8 @@ __all__ = [
     "ChaosError",
     "ChaosRestoreError",
     "chaos",
+    "chaos_matrix",
+    "detects",
     "faults",
 ]
 
@@ -40,4 +44,12 @@ def __getattr__(name: str) -> Any:
         from airflow_chaos.operators.chaos import chaos
 
         return chaos
+    if name == "detects":
+        from airflow_chaos.operators.detects import detects
+
+        return detects
+    if name == "chaos_matrix":
+        from airflow_chaos.operators.matrix import chaos_matrix
+
+        return chaos_matrix
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

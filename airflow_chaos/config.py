@@ -238,6 +238,79 @@ def _journal_root(configured: str) -> str:
     return os.path.join(home, "chaos", "journal")
 
 
+# ---------------------------------------------------------------------- experiments and scorecards (issue #11)
+#: The report options, read apart from the injection settings: a bad one never stops a fault, only a report.
+REPORT_DEFAULTS: dict[str, str] = {
+    "signal_weights": "",
+    "reports_dir": "",
+    "sandbox_root": "",
+    "mlflow_tracking_uri": "",
+    "mlflow_experiment": "",
+}
+
+
+class ReportSettings(BaseModel):
+    """How experiments are scored and reported (environment variables ``AIRFLOW__CHAOS__<NAME>``).
+
+    - ``signal_weights``: per-signal weights of the resilience score, ``schema=2,completeness=1.5`` or a
+      JSON object; unnamed signals weigh 1. Empty: unweighted.
+    - ``reports_dir``: where scorecards are written (``<reports_dir>/<dag_id>/<run_id>/scorecard.*``);
+      empty means ``$AIRFLOW_HOME/chaos/reports``.
+    - ``sandbox_root``: where ``chaos_matrix`` scenarios get their data directories; empty means
+      ``$AIRFLOW_HOME/chaos/sandboxes``.
+    - ``mlflow_tracking_uri``: log every experiment as an MLflow run there; empty (default): off.
+    - ``mlflow_experiment``: the MLflow experiment of those runs; empty means ``airflow-chaos/<dag_id>``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signal_weights: dict[str, float] = {}
+    reports_dir: str = ""
+    sandbox_root: str = ""
+    mlflow_tracking_uri: str = ""
+    mlflow_experiment: str = ""
+
+    @field_validator("signal_weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        from airflow_chaos.experiment.verdicts import parse_signal_weights
+
+        try:
+            return parse_signal_weights(value, "signal_weights")
+        except ChaosConfigError as exc:
+            raise ValueError(str(exc).removeprefix("signal_weights: ")) from None
+
+    @field_validator("reports_dir", "sandbox_root", "mlflow_tracking_uri", "mlflow_experiment", mode="before")
+    @classmethod
+    def _strip_text(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @property
+    def reports_root(self) -> str:
+        return self.reports_dir or _home_path("chaos", "reports")
+
+    @property
+    def sandboxes_root(self) -> str:
+        return self.sandbox_root or _home_path("chaos", "sandboxes")
+
+
+def _home_path(*parts: str) -> str:
+    return os.path.join(os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow"), *parts)
+
+
+def read_report_settings() -> ReportSettings:
+    """The report settings, validated; raises ChaosConfigError naming an invalid one."""
+    options = {name: get(name, default) for name, default in REPORT_DEFAULTS.items()}
+    try:
+        return ReportSettings.model_validate(options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"[{SECTION}] {err['loc'][0] if err['loc'] else 'settings'}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise ChaosConfigError(f"invalid chaos report settings (airflow.cfg or AIRFLOW__CHAOS__*): {problems}") from None
+
+
 def kill_switch_on() -> bool:
     """The ``chaos_kill_switch`` Variable, read at each injection point (effective on the next one).
 

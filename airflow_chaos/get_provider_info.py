@@ -142,6 +142,47 @@ def get_provider_info() -> dict:  # type: ignore[type-arg]
                         "example": "/data/staging,s3://bucket/staging",
                         "default": "",
                     },
+                    "signal_weights": {
+                        "description": "Per-signal weights of the resilience score: 'signal=weight' pairs "
+                        "separated by commas, or a JSON object. Signals not named weigh 1; an injection weighs as "
+                        "its heaviest signal. The unweighted score stays in every report. Empty: unweighted.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "schema=2,completeness=2,freshness=0.5",
+                        "default": "",
+                    },
+                    "reports_dir": {
+                        "description": "Where AssertDetectedOperator writes scorecards: "
+                        "<reports_dir>/<dag_id>/<run_id>/scorecard.json, .md and .html. "
+                        "Empty: $AIRFLOW_HOME/chaos/reports.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/airflow/reports",
+                        "default": "",
+                    },
+                    "sandbox_root": {
+                        "description": "Where chaos_matrix gives each scenario its data directory "
+                        "(<sandbox_root>/<dag_id>/<scenario>). Empty: $AIRFLOW_HOME/chaos/sandboxes.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/data/chaos-sandboxes",
+                        "default": "",
+                    },
+                    "mlflow_tracking_uri": {
+                        "description": "Log every experiment (scorecard) as an MLflow run at this tracking "
+                        "URI: params, metrics and the scorecard files. Needs airflow-chaos[mlflow]. Empty: off.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "http://mlflow:5000",
+                        "default": "",
+                    },
+                    "mlflow_experiment": {
+                        "description": "The MLflow experiment of those runs. Empty: airflow-chaos/<dag_id>.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "resilience",
+                        "default": "",
+                    },
                     "plan": {
                         "description": "A chaos plan file (YAML; a path or an ObjectStoragePath URL) that the "
                         "airflow_chaos.policy cluster policy applies to every DAG parsed, arming the tasks its "

@@ -19,6 +19,8 @@ from airflow_chaos.redaction import redact_json, redact_text, sensitive_values
 INJECTIONS_KEY = "chaos_injections"
 DETECTIONS_KEY = "chaos_detections"
 REPORT_KEY = "chaos_report"
+#: A task's model metrics (``{"auc": 0.91}``), for an experiment's impact against its control.
+METRICS_KEY = "chaos_metrics"
 MAX_NAMED_FAILURES = 10
 
 
@@ -146,6 +148,38 @@ def pull_injections(context: Any, task_ids: Sequence[str]) -> list[Injection]:
 def pull_detections(context: Any, task_ids: Sequence[str]) -> list[Detection]:
     pulled = context["ti"].xcom_pull(task_ids=list(task_ids), key=DETECTIONS_KEY) if task_ids else []
     return [Detection.model_validate(rec) for rec in _flatten(pulled)]
+
+
+def record_metrics(context: Any = None, **metrics: float) -> dict[str, float]:
+    """Record the model metrics a task ended with, for the impact of an experiment's scenarios.
+
+    Pushes ``{name: value}`` as the ``chaos_metrics`` XCom of the running task (pushing that XCom by
+    hand does the same). In a matrix, each scenario's metric is compared with the control's: the
+    report shows ``scenario - control``, both measured. Call it inside a task::
+
+        @task
+        def train(frame):
+            auc = ...
+            record_metrics(auc=auc)
+    """
+    values = {name: float(value) for name, value in metrics.items()}
+    if context is None:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+    context["ti"].xcom_push(METRICS_KEY, values)
+    return values
+
+
+def pull_metrics(context: Any, task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``{task_id: {metric: value}}`` of the tasks that recorded metrics (one pull per task: task ids are
+    not in the values). A mapped task's instances are merged."""
+    ti = context["ti"]
+    out: dict[str, dict[str, Any]] = {}
+    for task_id in task_ids:
+        for value in _flatten(ti.xcom_pull(task_ids=task_id, key=METRICS_KEY)):
+            out.setdefault(task_id, {}).update(value)
+    return out
 
 
 def raise_on_critical(detections: Sequence[Detection], task_id: str, *, subject: str = "") -> None:

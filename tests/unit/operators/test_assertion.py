@@ -67,7 +67,7 @@ def test_by_default_a_silent_injection_fails_the_assertion():
     outcome, report = run_assert([inj()])
     assert isinstance(outcome, ChaosAssertionFailed)
     message = str(outcome)
-    assert message.startswith("1 injection(s) with verdict in ['SILENT', 'INJECTION_ERROR']:")
+    assert message.startswith("1 injection(s) with verdict in ['SILENT', 'INJECTION_ERROR', 'INCONCLUSIVE']:")
     assert "transform: drop_column -> SILENT (the fault went in and every task went green)" in message
     assert "Full report in XCom 'chaos_report' of task 'assert_detected'." in message
     assert report["counts"]["SILENT"] == 1
@@ -140,7 +140,7 @@ def test_min_score_and_fail_on_are_both_reported():
     assert isinstance(outcome, ChaosAssertionFailed)
     first_line = str(outcome).splitlines()[0]
     assert first_line == (
-        "1 injection(s) with verdict in ['SILENT', 'INJECTION_ERROR']; resilience score 0.50 < min_score 0.9:"
+        "1 injection(s) with verdict in ['SILENT', 'INJECTION_ERROR', 'INCONCLUSIVE']; resilience score 0.50 < min_score 0.9:"
     )
 
 
@@ -171,5 +171,5 @@ def test_bad_arguments_fail_at_parse_time(kwargs, message):
 
 def test_defaults():
     op = AssertDetectedOperator(task_id="assert_detected", min_score=1)
-    assert op.fail_on == ("SILENT", "INJECTION_ERROR") and op.min_score == 1
+    assert op.fail_on == ("SILENT", "INJECTION_ERROR", "INCONCLUSIVE") and op.min_score == 1
     assert op.trigger_rule == "all_done"
