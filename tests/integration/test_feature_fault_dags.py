@@ -24,7 +24,7 @@ from tests.integration import feast_repo
 
 pytestmark = pytest.mark.integration
 
-DRIVERS = 200
+DRIVERS = 100
 ARMED = {  # view -> fault expression (armed on the task that materializes or ingests)
     "skip_view": 'faults.StaleFeatures(repo=REPO, feature_view="skip_view", mode="skip")',
     "backdate_view": 'faults.StaleFeatures(repo=REPO, feature_view="backdate_view", mode="backdate", by=timedelta(hours=36))',
@@ -137,7 +137,7 @@ STEP_BRANCH = '''
 
 @pytest.fixture(scope="module")
 def golden(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return feast_repo.build_repo(tmp_path_factory.mktemp("feast") / "golden", views=VIEWS, drivers=DRIVERS)
+    return feast_repo.build_repo(tmp_path_factory.mktemp("feast") / "golden", views=VIEWS, drivers=DRIVERS, days=3)
 
 
 @pytest.fixture
