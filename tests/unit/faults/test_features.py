@@ -20,6 +20,8 @@ from airflow_chaos.faults import features as F
 from airflow_chaos.faults.base import Fault, FaultContext
 from tests.integration import feast_repo
 
+pytestmark = pytest.mark.integration  # a real Feast repository
+
 DRIVERS = 12
 VIEWS = ("driver_hourly_stats", "other_view")
 VIEW = "driver_hourly_stats"
