@@ -162,6 +162,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from airflow_chaos.operators.records import redacted
 
     report = ExperimentReport.model_validate(redacted(payload))  # printed and written: no secret (issue #8)
+    if args.format != "table":
+        _print_scorecard(report, args.format, args.output)
+        return 1 if args.exit_code and missed(report) else 0
     print(f"chaos verdicts for {report.dag_id} / {report.run_id}")
     print(report.table())
     for line in explain(report):
@@ -173,6 +176,33 @@ def _cmd_report(args: argparse.Namespace) -> int:
         Path(args.output).write_text(json.dumps(report.to_json(), indent=2))
         print(f"report written to {args.output}")
     return 1 if args.exit_code and missed(report) else 0
+
+
+def _print_scorecard(report: Any, fmt: str, output: str | None) -> None:
+    """The run's scorecard as JSON, Markdown or HTML (with the DAG's earlier scores from ``[chaos] reports_dir``)."""
+    from pathlib import Path
+
+    from airflow_chaos import config
+    from airflow_chaos.report.scorecard import build_scorecard, read_history
+
+    history = read_history(config.read_report_settings().reports_root, report.dag_id, before=report.run_id)
+    card = build_scorecard(report, history)
+    if fmt == "json":
+        text = json.dumps(card.to_json(), indent=2) + "\n"
+    elif fmt == "md":
+        from airflow_chaos.report.markdown import render_markdown
+
+        text = render_markdown(card)
+    else:
+        from airflow_chaos.report.html import render_html
+
+        text = render_html(card)
+    if not output:
+        print(text, end="")
+        return
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(text)
+    print(f"{fmt} scorecard of {report.dag_id} / {report.run_id} written to {output}")
 
 
 # ---------------------------------------------------------------------- plans: validate, schema, preview
@@ -390,13 +420,32 @@ def _run_report(dag: Any, run_id: str) -> tuple[Any, list[Any]]:
     return report, injections
 
 
-def _chaos_env(args: argparse.Namespace) -> None:
-    """``[chaos]`` for this run, set before any DAG is parsed: enabled, ``--plan``, ``--seed``."""
+def _run_env(args: argparse.Namespace) -> None:
+    """``[chaos]`` for this run, set before any DAG is parsed: enabled, ``--plan``, ``--seed``, ``--dags-folder``."""
     os.environ["AIRFLOW__CHAOS__ENABLED"] = "True"
     if args.plan is not None:
         os.environ["AIRFLOW__CHAOS__PLAN"] = os.path.abspath(args.plan)
     if args.seed is not None:
         os.environ["AIRFLOW__CHAOS__SEED"] = str(args.seed)
+    if args.dags_folder is not None and os.path.isdir(args.dags_folder):
+        # dag.test() runs DAGs of the configured bundles only: this folder is the dags-folder bundle for the run
+        os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.abspath(args.dags_folder)
+        settings = sys.modules.get("airflow.settings")  # already read when Airflow was imported before this
+        if settings is not None:
+            settings.DAGS_FOLDER = os.path.abspath(args.dags_folder)  # type: ignore[attr-defined]
+
+
+def _print_run(report: Any, injections: list[Any], state: str) -> None:
+    from airflow_chaos.report.explain import explain
+
+    print(f"chaos verdicts for {report.dag_id} / {report.run_id} (run {state})")
+    print(report.table())
+    for line in explain(report):
+        print(line)
+    planned = {i.id: i.source for i in injections if i.source != "code"}
+    for r in report.results:
+        if r.injection_id in planned:
+            print(f"{r.task_id}: {r.kind} armed by {planned[r.injection_id]}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -404,10 +453,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     if _no_airflow_home("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
         return _fail("run", f"no Airflow home: AIRFLOW_HOME is not set and ~/airflow does not exist; {HOME_HINT}")
-    if args.dags_folder is not None and os.path.isdir(args.dags_folder):
-        # dag.test() runs DAGs of the configured bundles only: this folder is the dags-folder bundle for the run
-        os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.abspath(args.dags_folder)
-    _chaos_env(args)
+    _run_env(args)
     bag = _bag("run", args.dags_folder)
     if bag is None:
         return 2
@@ -417,22 +463,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail("run", f"no DAG {args.dag_id!r} in {bag.dag_folder} (DAGs found: {known})")
     from sqlalchemy.exc import SQLAlchemyError
 
+    from airflow_chaos.report.explain import missed
+
     try:
         with _progress(dag):
             dag_run = dag.test()
         report, injections = _run_report(dag, dag_run.run_id)
     except SQLAlchemyError as exc:
-        return _fail("run", _db_problem(exc))
-    from airflow_chaos.report.explain import explain, missed
-
-    print(f"chaos verdicts for {report.dag_id} / {report.run_id} (run {dag_run.state})")
-    print(report.table())
-    for line in explain(report):
-        print(line)
-    planned = {i.id: i.source for i in injections if i.source != "code"}
-    for r in report.results:
-        if r.injection_id in planned:
-            print(f"{r.task_id}: {r.kind} armed by {planned[r.injection_id]}")
+        return _fail("run", _db_problem(exc) + "; a new Airflow home needs `airflow db migrate` first")
+    _print_run(report, injections, str(dag_run.state))
     return 1 if missed(report) else 0
 
 
@@ -487,7 +526,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ISO_DATE",
         help="the run at this logical date, as given to `airflow dags test DAG ISO_DATE`",
     )
-    p.add_argument("--output", help="also write the report as JSON to this path")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "md", "html"),
+        default="table",
+        help="table (default): the verdict table; json, md, html: the run's scorecard (schema-versioned JSON, "
+        "Markdown for CI logs and pull requests, a self-contained HTML page with plots)",
+    )
+    p.add_argument(
+        "--output", help="write to this path instead: the report as JSON (with --format table), else the scorecard"
+    )
     p.add_argument(
         "--exit-code", action="store_true", help="exit 1 when a fault went SILENT or hit INJECTION_ERROR"
     )
