@@ -547,10 +547,21 @@ class FeatureFault(Fault):
         if not online:
             ctx.ineffective(f"view {io.name!r} has no rows online")
             return
-        changed = journal_rows(self, ctx, io, change(io, online), before=online)
+        changed = journal_rows(self, ctx, io, _capped(change(io, online), len(online), ctx), before=online)
         ctx.record(rows_changed=changed)
         if changed == 0:
             ctx.ineffective(f"no online row of {io.name!r} changed")
+
+
+def _capped(rows: Rows, online: int, ctx: FaultContext) -> Rows:
+    """At most ``max_fraction`` of the entities online change (the blast-radius cap): a seeded subset."""
+    cap = math.floor(ctx.max_fraction * online)
+    if len(rows) <= cap:
+        return rows
+    keys = sorted(rows)
+    kept = sorted(ctx.rng.choice(len(keys), size=cap, replace=False)) if cap else []
+    ctx.record(capped_by_max_fraction=len(rows) - cap)
+    return {keys[i]: rows[keys[i]] for i in kept}
 
 
 def _feature_of(fault: FeatureFault, io: ViewIO, feature: str) -> str:

@@ -286,3 +286,12 @@ def test_an_engine_error_while_intercepting_leaves_the_tasks_call_untouched_and_
     with pytest.raises(ChaosInjectionError, match="need a journal"), fault.around(FaultContext(seed=1, journal=None)):
         _materialize_both(repo)
     assert min(feast_repo.served(repo, VIEW, DRIVERS)["conv_rate__ts"]) >= now() - 2 * 3600  # materialized as asked
+
+
+def test_the_blast_radius_cap_bounds_the_rows_a_feature_fault_changes(repo, journal):
+    ctx = FaultContext(seed=3, journal=journal, max_fraction=0.25, labels={"injection_id": "capped"})
+
+    F.DropFeature(repo=str(repo), feature_view=VIEW, feature="conv_rate").mutate(ctx)
+
+    assert ctx.changes["rows_changed"] == 3 and ctx.changes["capped_by_max_fraction"] == DRIVERS - 3
+    assert feast_repo.served(repo, VIEW, DRIVERS)["conv_rate"].count(None) == 3
