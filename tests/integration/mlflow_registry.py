@@ -119,3 +119,41 @@ def snapshot(registry: Registry, *names: str) -> dict[str, Any]:
             }
         out[name] = {"aliases": dict(client.get_registered_model(name).aliases), "versions": versions}
     return out
+
+
+# ---------------------------------------------------------------------- task bodies of the test DAGs
+def promote(uri: str, name: str, alias: str = "champion") -> str:
+    """A promotion step: point ``alias`` at the newest approved version (already there: a no-op)."""
+    client = Registry(Path("."), uri, "").client()
+    approved = [int(v.version) for v in client.search_model_versions(f"name = '{name}'") if v.tags.get(APPROVAL[0]) == APPROVAL[1]]
+    version = str(max(approved))
+    if str(client.get_registered_model(name).aliases.get(alias)) != version:
+        client.set_registered_model_alias(name, alias, version)
+    return version
+
+
+def deploy(uri: str, name: str, alias: str = "champion", cached: str = "2") -> str:
+    """A deployment that resolves the alias and, when the registry fails it, silently uses a cached version."""
+    from mlflow.exceptions import MlflowException
+
+    client = Registry(Path("."), uri, "").client()
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return cached  # the miss a registry check exists for
+
+
+def score(uri: str, name: str, alias: str, frame: Any) -> int:
+    """Serving: load the model behind the alias and predict; counts the predictions, checks nothing."""
+    import mlflow
+
+    client = Registry(Path("."), uri, "").client()
+    version = client.get_model_version_by_alias(name, alias).version
+    model = mlflow.pyfunc.load_model(client.get_model_version_download_uri(name, str(version)))
+    return len(model.predict(frame[list(FEATURES)]))
+
+
+def train_and_log(registry_root: str, uri: str, experiment_id: str, frame: Any) -> str:
+    """Train on ``frame`` and log the model (not registered): its ``models:/<id>`` URI, for a quality gate."""
+    info = log(Registry(Path(registry_root), uri, experiment_id), train(frame), frame, input_example=False)
+    return f"models:/{info.model_id}"
