@@ -39,7 +39,15 @@ demo: install
 	@$(DEMO_ENV) $(BIN)/airflow-chaos report chaos_quickstart --logical-date $(DEMO_DATE) \
 		--output $(DEMO_REPORT) --exit-code || { rc=$$?; [ $$rc -ne 2 ] || tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit $$rc; }
 
-test: install
+# Debian's headless Chromium and its driver: the HTML scorecard test opens the page in them (Selenium).
+# Idempotent: nothing happens when both are installed; otherwise apt-get (as root, or through sudo).
+.PHONY: test-setup
+test-setup:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+		|| { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		     $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+test: install test-setup
 	$(BIN)/python -m pytest -q
 
 lint: install
