@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from airflow_chaos.exceptions import ChaosMissingExtra
 from airflow_chaos.report import plots
 from airflow_chaos.report.markdown import control_line, impact_text, percent, seconds, verdict_cell
-from airflow_chaos.report.scorecard import row_label
+from airflow_chaos.report.scorecard import fault_row
 
 if TYPE_CHECKING:
     from airflow_chaos.report.scorecard import Scorecard
@@ -25,7 +25,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#212529;max-width:1400px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dee2e6;padding-bottom:.25rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
-th,td{border:1px solid #dee2e6;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #dee2e6;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f8f9fa}
 .score{font-size:1.3rem;font-weight:600}
 .verdict{font-weight:600;white-space:nowrap}
@@ -50,7 +50,7 @@ def _table(table_id: str, header: Sequence[str], body: str) -> str:
 def _verdicts(card: Scorecard) -> str:
     body = "".join(
         f'<tr data-verdict="{r.verdict.value}" data-injection="{escape(r.injection_id)}">'
-        f"<td>{escape(r.scenario)}</td><td>{escape(row_label(r))}</td><td>{escape(','.join(r.signals))}</td>"
+        f"<td>{escape(r.scenario)}</td><td>{escape(fault_row(r))}</td><td>{escape(', '.join(r.signals))}</td>"
         f'<td class="verdict {r.verdict.value}">{escape(verdict_cell(r))}</td>'
         f"<td>{escape(seconds(r.time_to_detect_s))}</td>"
         f"<td>{escape('; '.join(r.evidence) or r.reason)}</td></tr>"
@@ -96,7 +96,7 @@ def _plots(card: Scorecard) -> str:
         if svg is None:
             out.append(f'<p class="note" id="no-plot-{plot_id}">{escape(empty)}</p>')
         else:
-            out.append(f'<figure class="plot" id="plot-{plot_id}">{svg}<figcaption>{escape(title)}</figcaption></figure>')
+            out.append(f'<figure class="plot" id="plot-{plot_id}" aria-label="{escape(title)}">{svg}</figure>')
     return "".join(out)
 
 

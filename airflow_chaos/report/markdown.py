@@ -54,9 +54,9 @@ def control_line(card: Scorecard) -> str:
     if control is None:
         return "No control run: verdicts are not checked against a steady state."
     if control.passed:
-        return f"Control `{control.scenario}`: steady state held ({len(control.checks)} check(s) passed unfaulted)."
+        return f"The control (`{control.scenario}`) held its steady state: {len(control.checks)} check(s) passed unfaulted."
     return (
-        f"Control `{control.scenario}` **failed its own steady state** ({'; '.join(control.failures)}): "
+        f"The control (`{control.scenario}`) **failed its own steady state** ({'; '.join(control.failures)}): "
         "every verdict is INCONCLUSIVE."
     )
 

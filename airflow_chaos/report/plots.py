@@ -84,7 +84,7 @@ def heatmap(card: Scorecard) -> str | None:
 
     values = np.array([[np.nan if v is None else v for v in row] for row in matrix.cells], dtype=float)
     plot = (min(1.0 + 0.45 * len(matrix.checks), 24.0), _rows_height(len(matrix.faults)))
-    with _figure(plot, left=_label_inches(matrix.faults), bottom=_label_inches(matrix.checks) * 0.75) as (fig, ax):
+    with _figure(plot, left=_label_inches(matrix.faults), bottom=_label_inches(matrix.checks) * 0.6) as (fig, ax):
         from matplotlib.colors import LinearSegmentedColormap
 
         cmap = LinearSegmentedColormap.from_list("caught", ["#f0ad4e", "#28a745"]).with_extremes(bad="#e9ecef")
@@ -95,7 +95,7 @@ def heatmap(card: Scorecard) -> str | None:
             for (i, j), v in np.ndenumerate(values):
                 if not np.isnan(v):
                     ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=FONT_SIZE - 1)
-        ax.set_title("share caught: green caught, amber ran and missed, grey never downstream")
+        ax.set_title("share caught (green 100%, amber 0%; grey: not downstream)", loc="left", fontsize=FONT_SIZE)
         return _svg(fig)
 
 

@@ -132,7 +132,8 @@ def _check_column(key: str, scenario: str) -> str:
     return key.removeprefix(f"{scenario}.") if scenario else key
 
 
-def _fault_row(result: VerdictResult) -> str:
+def fault_row(result: VerdictResult) -> str:
+    """``Fault(params) @ task``: the injection without its scenario (the heatmap's rows, the HTML's fault column)."""
     task = result.task_id.removeprefix(f"{result.scenario}.") if result.scenario else result.task_id
     return f"{fault_label(result.kind, result.fault)} @ {task}"
 
@@ -145,7 +146,7 @@ def detection_matrix(results: list[VerdictResult]) -> DetectionMatrix:
     for r in results:
         if not r.checks:
             continue
-        row = _fault_row(r)
+        row = fault_row(r)
         rows.setdefault(row, None)
         for key in r.checks:
             cell = (row, _check_column(key, r.scenario))

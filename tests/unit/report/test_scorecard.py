@@ -19,6 +19,7 @@ from airflow_chaos.report.markdown import render_markdown
 from airflow_chaos.report.scorecard import (
     SCHEMA_VERSION,
     build_scorecard,
+    fault_row,
     generated_schema,
     read_history,
     row_label,
@@ -141,9 +142,8 @@ def test_the_detection_matrix_has_a_row_per_fault_and_shares_check_columns_acros
 def test_markdown_and_html_contain_every_injection_and_the_suggestion(card):
     md, page = render_markdown(card), render_html(card)
     for result in card.results:
-        label = row_label(result)
-        assert label in md
-        assert label.replace("'", "&#x27;") in page
+        assert row_label(result) in md
+        assert fault_row(result).replace("'", "&#x27;") in page, "the HTML has a scenario column of its own"
     assert md.count("| nulls: InjectNulls") == 1
     assert '"type": "expect_column_mean_to_be_between"' in md
     assert page.count("<tr data-verdict=") == len(card.results)
@@ -155,7 +155,7 @@ def test_the_html_page_is_self_contained_with_every_plot_as_inline_svg(card):
     page = render_html(card)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "nothing fetched from a network"
     assert "<script" not in page and "<link" not in page
-    figures = re.findall(r'<figure class="plot" id="plot-([a-z-]+)"><svg', page)
+    figures = re.findall(r'<figure class="plot" id="plot-([a-z-]+)"[^>]*><svg', page)
     assert figures == ["heatmap", "impact", "time-to-detect"]
     assert 'id="no-plot-history"' in page, "no earlier scorecard: the history plot says so"
 
@@ -179,7 +179,7 @@ def test_written_scorecards_land_under_dag_and_run_and_feed_the_next_runs_histor
     (tmp_path / "suite" / "broken" / "scorecard.json").write_text("{not json")
     second, files2 = write_scorecards(matrix_report(run_id="scheduled__2"), tmp_path)
     assert [p.run_id for p in second.history] == ["scheduled__1"], "the unreadable scorecard is skipped"
-    assert '<figure class="plot" id="plot-history"><svg' in files2.html.read_text()
+    assert re.search(r'<figure class="plot" id="plot-history"[^>]*><svg', files2.html.read_text())
     assert [p.run_id for p in read_history(tmp_path, "suite")] == ["scheduled__1", "scheduled__2"]
 
 
