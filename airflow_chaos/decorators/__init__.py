@@ -36,6 +36,7 @@ class _ChaosDecoratedOperator(DecoratedOperator, PythonOperator):
         seed: int | None = None,
         dry_run: bool = False,
         max_fraction: float = 1.0,
+        detects: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         task_id = kwargs.get("task_id", getattr(python_callable, "__name__", "task"))
@@ -54,6 +55,10 @@ class _ChaosDecoratedOperator(DecoratedOperator, PythonOperator):
             op_kwargs=op_kwargs,
             **kwargs,
         )
+        if detects is not None:  # the task is also a check for these signals (issue #11)
+            from airflow_chaos.operators.detects import detects as mark
+
+            mark(self, signals=detects)
 
     def execute(self, context: Context) -> Any:
         return run_armed(self, super().execute, context, self._chaos_arm)
@@ -77,7 +82,8 @@ def chaos_task(
         def transform(raw): ...
 
     Takes the ``chaos()`` arguments (``faults``, ``probability``, ``seed``, ``dry_run``,
-    ``max_fraction``) plus every ``@task`` argument.
+    ``max_fraction``) plus every ``@task`` argument, and ``detects=[signals]``: the task is also a
+    check for those signals (:func:`~airflow_chaos.operators.detects.detects`).
     """
     if python_callable is not None and not callable(python_callable):
         raise ChaosConfigError(

@@ -148,3 +148,31 @@ def test_detects_refuses_bad_arguments_at_parse_time():
         detects("check", signals=["schema"])
     marked = detects(task, signals=["schema"])
     assert marked is task and type(task).__name__ == "EmptyOperator" and task._chaos_detects == ("schema",)
+
+
+def test_task_chaos_takes_detects_too():
+    from datetime import datetime
+
+    from airflow.sdk import DAG, task
+
+    from airflow_chaos import faults
+    from airflow_chaos.exceptions import ChaosConfigError
+
+    with DAG(dag_id="decorated_check", schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task.chaos(faults=[faults.Delay(seconds=0.1)], detects=["freshness", "volume"])
+        def load_and_check():
+            return 1
+
+        operator = load_and_check().operator
+    assert operator._chaos_detects == ("freshness", "volume")
+    assert type(operator).__name__ == "_ChaosDecoratedOperator" and operator.custom_operator_name == "@task.chaos"
+    assert type(operator)._chaos_checked_class is type(operator)
+    with pytest.raises(ChaosConfigError, match=r"detects\(bad\): field 'signals': unknown signal"):
+        with DAG(dag_id="decorated_bad", schedule=None, start_date=datetime(2026, 1, 1)):
+
+            @task.chaos(task_id="bad", faults=[faults.Delay(seconds=0.1)], detects=["fresh"])
+            def bad():
+                return 1
+
+            bad()
