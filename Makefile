@@ -17,7 +17,7 @@ DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
 	AIRFLOW__CHAOS__ENABLED=True
 
-.PHONY: install demo test lint bench mutate clean
+.PHONY: install demo test lint bench mutate clean e2e
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -84,6 +84,19 @@ MUTATE_FUNCTIONS := \
 mutate: install
 	$(BIN)/mutmut run --max-children 2 $(MUTATE_FUNCTIONS) || true
 	$(BIN)/python tests/mutation_report.py
+
+# make e2e: the docker-compose stack as native processes, no Docker engine (tests/e2e/stack.py): a throwaway
+# PostgreSQL 15 cluster, airflow api-server, scheduler, dag-processor, triggerer, an MLflow server and the
+# demo API on 127.0.0.1, driven through Airflow's REST API; mode `local` (LocalExecutor), then mode `celery`
+# (Redis and two workers with their own AIRFLOW_HOME). Needs the Debian packages postgresql and
+# redis-server (.ci/run installs them). Prints each mode's wall time; `make e2e E2E_MODES=local` runs one.
+E2E_MODES ?= local celery
+e2e: install
+	@for mode in $(E2E_MODES); do \
+		start=$$(date +%s); \
+		CHAOS_E2E=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e/test_$${mode}_stack.py || exit 1; \
+		echo "== make e2e: $$mode mode passed in $$(( $$(date +%s) - start ))s"; \
+	done
 
 clean:
 	rm -rf $(AIRFLOW_HOME_DIR) reports .pytest_cache .mypy_cache .ruff_cache mutants
