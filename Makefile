@@ -85,13 +85,25 @@ mutate: install
 	$(BIN)/mutmut run --max-children 2 $(MUTATE_FUNCTIONS) || true
 	$(BIN)/python tests/mutation_report.py
 
+# What make e2e and the compose-file test need: PostgreSQL, Redis and Debian's docker-compose (to validate
+# docker-compose.yaml; no Docker engine is used). Idempotent: installs only what is missing.
+.PHONY: e2e-setup
+e2e-setup:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	[ -z "$$missing" ] || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "== apt-get install$$missing"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; }
+
 # make e2e: the docker-compose stack as native processes, no Docker engine (tests/e2e/stack.py): a throwaway
 # PostgreSQL 15 cluster, airflow api-server, scheduler, dag-processor, triggerer, an MLflow server and the
 # demo API on 127.0.0.1, driven through Airflow's REST API; mode `local` (LocalExecutor), then mode `celery`
 # (Redis and two workers with their own AIRFLOW_HOME). Needs the Debian packages postgresql and
 # redis-server (.ci/run installs them). Prints each mode's wall time; `make e2e E2E_MODES=local` runs one.
 E2E_MODES ?= local celery
-e2e: install
+e2e: install e2e-setup
 	@for mode in $(E2E_MODES); do \
 		start=$$(date +%s); \
 		CHAOS_E2E=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m e2e tests/e2e/test_$${mode}_stack.py || exit 1; \

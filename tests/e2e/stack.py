@@ -51,7 +51,17 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PG_BIN = Path(os.environ.get("CHAOS_E2E_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """PostgreSQL's server binaries: ``CHAOS_E2E_PG_BIN``, else the newest Debian install (15 on bookworm)."""
+    if os.environ.get("CHAOS_E2E_PG_BIN"):
+        return Path(os.environ["CHAOS_E2E_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
 LOOPBACK = "127.0.0.1"
 ADMIN = "admin"
