@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -262,6 +263,31 @@ class Column:
         if self.kind not in _NUMERIC or self.array.null_count or self.array.num_chunks != 1:
             return None
         return self.array.chunk(0).to_numpy(zero_copy_only=True)
+
+    @cached_property
+    def extremes(self) -> pa.StructScalar:
+        """``pc.min_max`` of the column (NaN skipped)."""
+        return pc.min_max(self.array)
+
+    @cached_property
+    def floats(self) -> bool:
+        """Whether pandas holds the column as floats (an Arrow int column with nulls becomes float64)."""
+        return self.kind == "float" or (self.kind == "int" and self.pandas_dtype.kind == "f")
+
+    @cached_property
+    def as_float(self) -> pa.ChunkedArray:
+        return self.array if self.kind == "float" else pc.cast(self.array, pa.float64(), safe=False)
+
+    @cached_property
+    def comparable(self) -> pa.ChunkedArray:
+        """The column as NumPy compares it with a float: ints beyond 2**53 rounded to floats."""
+        if self.kind != "int" or not self.extremes["min"].is_valid:
+            return self.array
+        if self.floats:
+            return self.as_float
+        if max(abs(self.extremes["min"].as_py()), abs(self.extremes["max"].as_py())) <= 2**53:
+            return self.array
+        return self.as_float
 
     @cached_property
     def plain_sum(self) -> float | None:
@@ -576,20 +602,30 @@ def _scalar(value: Any, column: Column, side: str) -> Any:
     return pa.scalar(value, pa.float64())
 
 
+_COMPARE = {"gt": (pc.greater, operator.gt), "ge": (pc.greater_equal, operator.ge)}
+_COMPARE.update({"lt": (pc.less, operator.lt), "le": (pc.less_equal, operator.le)})
+
+
+def _holds(extreme: pa.Scalar, side: str, limit: Any, column: Column) -> bool:
+    """Whether the column's extreme satisfies the bound, compared as pandas compares (ints as floats)."""
+    if column.kind == "timestamp":
+        return bool(_COMPARE[side][0](extreme, limit).as_py())
+    return bool(_COMPARE[side][1](float(extreme.as_py()), limit.as_py()))
+
+
 def _between_mask(column: Column, low: Any, high: Any, strict: tuple[bool, bool]) -> pa.ChunkedArray | None:
     """True where a value lies within the bounds; None when every value does (decided from min and max)."""
-    extremes = pc.min_max(column.array)
-    smallest, largest = extremes["min"], extremes["max"]
+    smallest, largest = column.extremes["min"], column.extremes["max"]
     checks = []
     if low is not None:
-        fn, side = (pc.greater, "gt") if strict[0] else (pc.greater_equal, "ge")
-        checks.append((fn, _scalar(low, column, side), smallest))
+        side = "gt" if strict[0] else "ge"
+        checks.append((side, _scalar(low, column, side), smallest))
     if high is not None:
-        fn, side = (pc.less, "lt") if strict[1] else (pc.less_equal, "le")
-        checks.append((fn, _scalar(high, column, side), largest))
-    if not smallest.is_valid or all(fn(extreme, limit).as_py() for fn, limit, extreme in checks):
+        side = "lt" if strict[1] else "le"
+        checks.append((side, _scalar(high, column, side), largest))
+    if not smallest.is_valid or all(_holds(extreme, side, limit, column) for side, limit, extreme in checks):
         return None
-    masks = [fn(column.array, limit) for fn, limit, _ in checks]
+    masks = [_COMPARE[side][0](column.comparable, limit) for side, limit, _ in checks]
     return masks[0] if len(masks) == 1 else pc.and_(masks[0], masks[1])
 
 
@@ -624,15 +660,17 @@ def _set_array(values: list[Any], column: Column) -> pa.Array:
         raise NotNative("a value set with booleans on a numeric column")
     numbers = [v for v in values if isinstance(v, (int, float))]
     small = all(isinstance(v, int) and -(2**63) <= v < 2**63 for v in numbers)
-    if column.kind == "int" and column.array.type != pa.uint64() and small:
+    if column.kind == "int" and not column.floats and column.array.type != pa.uint64() and small:
         return pa.array(numbers, pa.int64())
-    return pa.array([float(v) for v in numbers], pa.float64())
+    return pa.array([float(v) + 0.0 for v in numbers], pa.float64())  # + 0.0: -0.0 is 0.0, as pandas hashes it
 
 
 def _in_set_mask(column: Column, values: pa.Array) -> pa.ChunkedArray:
     array = column.array
     if column.kind == "category":
         array = pc.cast(array, pa.string())
+    elif values.type == pa.float64():  # NumPy's common type; + 0.0 makes -0.0 equal 0.0
+        array = pc.add(pc.cast(column.array, pa.float64(), safe=False), pa.scalar(0.0))
     elif column.kind in _NUMERIC and values.type != array.type:
         array = pc.cast(array, values.type)
     return pc.is_in(array, value_set=values)
@@ -659,8 +697,8 @@ def _hashable(column: Column) -> pa.ChunkedArray:
     """The column with values equal in pandas equal here too: categories decoded, ``-0.0`` made ``0.0``."""
     if column.kind == "category":
         return pc.cast(column.array, pa.string())
-    if column.kind == "float":
-        return pc.add(column.array, pa.scalar(0.0, column.array.type))
+    if column.floats:
+        return pc.add(column.as_float, pa.scalar(0.0, column.as_float.type))
     return column.array
 
 
@@ -673,7 +711,7 @@ def _plan_unique(ask: Ask) -> Runner:
         counts = pc.value_counts(values).flatten()
         repeated = pc.filter(counts[0], pc.greater(counts[1], 1))
         repeated = pc.drop_null(repeated)
-        if column.kind == "float":
+        if column.floats:
             repeated = pc.filter(repeated, pc.invert(pc.is_nan(repeated)))
         if not len(repeated):
             return _filtered_check(column, None)
@@ -727,6 +765,8 @@ _IGNORE_ROW_IF = ("both_values_are_missing", "either_value_is_missing", "neither
 
 
 def _pair_columns(ask: Ask) -> tuple[Column, Column]:
+    if ask.kwargs.get("column_A") == ask.kwargs.get("column_B"):
+        raise NotNative("a column compared with itself (GE then reads a two-column frame per row)")
     first, second = ask.column("column_A"), ask.column("column_B")
     for column in (first, second):
         column.needs("int", "float", "timestamp", what=ask.kind)
@@ -737,6 +777,13 @@ def _pair_columns(ask: Ask) -> tuple[Column, Column]:
     if {str(first.array.type), str(second.array.type)} & {"uint64"} and first.array.type != second.array.type:
         raise NotNative("comparing uint64 with another integer type")
     return first, second
+
+
+def _common(first: Column, second: Column) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Both columns as NumPy compares them: an int column against a float one as floats."""
+    if first.kind == "timestamp" or not (first.floats or second.floats):
+        return first.array, second.array
+    return first.as_float, second.as_float
 
 
 def _pair_values(first: Column, second: Column) -> Callable[[list[int]], list[Any]]:
@@ -759,7 +806,7 @@ def _plan_pair_greater(ask: Ask) -> Runner:
         combine = {"both_values_are_missing": pc.and_, "either_value_is_missing": pc.or_}.get(ignore)
         dropped = combine(missing_a, missing_b) if combine else None
         kept = len(first.array) - (_count_true(dropped) if dropped is not None else 0)
-        bad = pc.invert(pc.fill_null(compare(first.array, second.array), False))
+        bad = pc.invert(pc.fill_null(compare(*_common(first, second)), False))
         if dropped is not None:
             bad = pc.and_(bad, pc.invert(dropped))
         count = _count_true(bad)
@@ -933,14 +980,16 @@ def _extreme(column: Column, which: str) -> Any:
     """min or max as pandas reports it: NaN (or NaT) when nothing is there, timestamps in the column's zone."""
     import pandas as pd
 
-    scalar = pc.min_max(column.array)[which]
+    scalar = column.extremes[which]
     if column.kind == "timestamp":
         if not scalar.is_valid:
             return pd.NaT
         kind = column.array.type
         return pd.Timestamp(scalar.cast(pa.int64()).as_py(), unit=kind.unit, tz=kind.tz)
     value = scalar.as_py()
-    return math.nan if value is None else value
+    if value is None:
+        return math.nan
+    return float(value) if column.floats else value
 
 
 def _plan_extreme(ask: Ask) -> Runner:
@@ -1164,10 +1213,15 @@ class Planned:
     """One expectation ready to run natively."""
 
     kind: str
-    kwargs: dict[str, Any]
+    kwargs: dict[str, Any]  # as GE echoes them
     meta: dict[str, Any]
     run: Runner
     temporal: bool
+
+    @property
+    def identity(self) -> tuple[str, dict[str, Any], str]:
+        """What makes two expectations one in a GE suite: type, kwargs and severity (meta aside)."""
+        return self.kind, self.kwargs, ex.severity_of(self.meta)
 
 
 def _parts(item: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -1201,33 +1255,45 @@ def _recency(kwargs: dict[str, Any], batch: Batch) -> dict[str, Any]:
     return kwargs
 
 
-def _echo(kind: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The kwargs as GE's model echoes them: numeric bounds as floats (row counts stay integers)."""
-    if kind in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
-        return kwargs
-    echoed = dict(kwargs)
-    for key in ("min_value", "max_value"):
-        value = echoed.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            echoed[key] = float(value)
+_DEFAULTS: dict[str, Any] = {  # GE's field defaults of the supported types, left out of its echo of kwargs
+    "mostly": 1,
+    "min_value": None,
+    "max_value": None,
+    "strict_min": False,
+    "strict_max": False,
+    "or_equal": None,
+    "ignore_row_if": "both_values_are_missing",
+    "allow_relative_error": False,
+    "column_index": None,
+    "type_list": None,
+    "column_list": None,
+    "column_set": None,
+    "exact_match": True,
+}
+_ROW_COUNTS = ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal")
+
+
+def _echo(kind: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The kwargs as GE's model echoes them: defaults left out, bounds as parsed (row counts stay integers)."""
+    echoed: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in _DEFAULTS and _same(value, _DEFAULTS[key]):
+            continue
+        if key in ("min_value", "max_value") and kind not in _ROW_COUNTS:
+            with contextlib.suppress(NotNative):
+                value = bound(value, key)
+        echoed[key] = value
+    if kind == "expect_column_values_to_match_regex" and echoed.get("regex") == "(?s).*":
+        del echoed["regex"]
     return echoed
 
 
-_DEFAULTS: dict[str, Any] = {
-    "mostly": 1.0,
-    "strict_min": False,
-    "strict_max": False,
-    "exact_match": True,
-    "ignore_row_if": "both_values_are_missing",
-}
-
-
-def _identity(kind: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
-    """What makes two expectations the same for a GE suite (meta aside, defaults filled; severity counts)."""
-    import json
-
-    given = {k: v for k, v in kwargs.items() if k not in _DEFAULTS or v != _DEFAULTS[k]}
-    return json.dumps([kind, ex.json_safe(given), ex.severity_of(meta)], sort_keys=True, default=str)
+def _same(value: Any, default: Any) -> bool:
+    """pydantic's ``exclude_defaults`` test: the value equals the field default."""
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def _plan_one(item: Any, batch: Batch) -> Planned:
@@ -1240,13 +1306,13 @@ def _plan_one(item: Any, batch: Batch) -> Planned:
         raise NotNative(f"{kind} is not evaluated natively")
     kwargs.pop("batch_id", None)
     _check_kwargs(kind, {k: v for k, v in kwargs.items() if k != "max_age_seconds"})
-    kwargs = _echo(kind, _recency(kwargs, batch))
+    kwargs = _recency(kwargs, batch)
     ask = Ask(kind, kwargs, batch)
     try:
         run = planner(ask)
     except _MissingColumn as missing:
         run = _error(f'Error: The column "{missing.args[0]}" in BatchData does not exist.')
-    return Planned(kind, kwargs, meta, run, _is_temporal(batch, kwargs.get("column")))
+    return Planned(kind, _echo(kind, kwargs), meta, run, _is_temporal(batch, kwargs.get("column")))
 
 
 def _is_temporal(batch: Batch, name: Any) -> bool:
@@ -1268,12 +1334,9 @@ def plan(expect: Any, data: Any, *, profile_from: Any = None, tolerances: ex.Pro
         raise ChaosConfigError("give at least one expectation: field 'expect' or 'profile_from'")
     batch = Batch(data)
     planned: list[Planned] = []
-    seen: set[str] = set()
     for item in items:
         one = _plan_one(item, batch)
-        identity = _identity(one.kind, one.kwargs, one.meta)
-        if identity not in seen:
-            seen.add(identity)
+        if not any(one.identity == other.identity for other in planned):  # a GE suite holds equal ones once
             planned.append(one)
     return planned
 
