@@ -68,7 +68,9 @@ def _until(raw: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"parameter 'until': expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z, got {raw!r}") from None
+        raise BadRequest(
+            f"parameter 'until': expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z, got {raw!r}"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -173,7 +175,9 @@ def start(port: int = 0, host: str = LOOPBACK) -> DemoServer:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airflow_chaos.demo.api", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0: a free one)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0: a free one)"
+    )
     args = parser.parse_args(argv)
     try:
         server = serve(args.port)

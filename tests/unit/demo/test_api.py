@@ -71,7 +71,10 @@ def test_the_returns_export_is_csv_for_the_same_orders(server):
         ("page_size=0", "parameter 'page_size': expected an integer in [1, 1000], got 0"),
         ("count=ten", "parameter 'count': expected an integer in [1, 100000], got 'ten'"),
         ("until=yesterday", "parameter 'until': expected an ISO 8601 date-time"),
-        ("colour=red", "unknown parameter(s) ['colour']; allowed: seed, count, customers, days, until, page, page_size"),
+        (
+            "colour=red",
+            "unknown parameter(s) ['colour']; allowed: seed, count, customers, days, until, page, page_size",
+        ),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(server, query, message):
@@ -106,8 +109,15 @@ def test_python_m_serves_on_a_free_port_and_imports_no_airflow():
         process.terminate()
         process.wait(timeout=10)
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, airflow_chaos.demo.api; print(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))"],
-        capture_output=True, text=True, check=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import sys, airflow_chaos.demo.api; print(sorted(m for m in sys.modules if m.split('.')[0] == 'airflow'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert loaded.stdout.strip() == "[]"
 
