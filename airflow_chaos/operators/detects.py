@@ -44,10 +44,15 @@ def reported_failure(result: Any) -> bool:
 def _own_detections(context: Context) -> list[dict[str, Any]]:
     """What the task itself pushed as ``chaos_detections`` in this try (kept, not overwritten)."""
     ti = context["ti"]
-    pulled = ti.xcom_pull(task_ids=ti.task_id, key=DETECTIONS_KEY, map_indexes=map_index_of(ti))
-    if isinstance(pulled, dict):
-        return [pulled]
-    return [d for d in pulled or [] if isinstance(d, dict)]
+    index = map_index_of(ti)
+    if index < 0:  # a list of one task id: no "XCom not found" error logged when the task pushed nothing
+        pulled = ti.xcom_pull(task_ids=[ti.task_id], key=DETECTIONS_KEY)
+    else:
+        pulled = ti.xcom_pull(task_ids=ti.task_id, key=DETECTIONS_KEY, map_indexes=index)
+    out: list[dict[str, Any]] = []
+    for batch in pulled if isinstance(pulled, list) else [pulled]:
+        out += [batch] if isinstance(batch, dict) else [d for d in batch or [] if isinstance(d, dict)]
+    return out
 
 
 def _push(context: Context, signals: Sequence[str], passed: bool, observed: dict[str, Any], quiet: bool) -> None:

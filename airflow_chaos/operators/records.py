@@ -176,8 +176,8 @@ def pull_metrics(context: Any, task_ids: Sequence[str]) -> dict[str, dict[str, A
     not in the values). A mapped task's instances are merged."""
     ti = context["ti"]
     out: dict[str, dict[str, Any]] = {}
-    for task_id in task_ids:
-        for value in _flatten(ti.xcom_pull(task_ids=task_id, key=METRICS_KEY)):
+    for task_id in task_ids:  # a list of one: every map index, and no "XCom not found" error logged per task
+        for value in _flatten(ti.xcom_pull(task_ids=[task_id], key=METRICS_KEY)):
             out.setdefault(task_id, {}).update(value)
     return out
 

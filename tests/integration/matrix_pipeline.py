@@ -3,13 +3,14 @@ Great Expectations, a model and a Feast online store, five tasks per scenario.
 
     extract (GET the API with retries, write <sandbox>/raw.csv) -> prepare (read it; a plain task
     marked detects(format)) -> validate (GE: income exists, age not null, 180-220 rows)
-                                                             -> train (logistic regression, record_metrics(auc))
+                                                             -> train (logistic regression, record_metrics(auc),
+                                                                       a run in the sandbox's MLflow experiment)
                                                              -> check_features (Feast: conv_rate in [0, 1])
 
-The scenarios cover every fault family that has landed: table faults on ``prepare``'s DataFrame, a
-file fault on ``extract``'s CSV, a timing fault (partial output), HTTP faults on the API call and a
-feature-store fault on the sandbox's own Feast repository. The model-registry faults were not yet
-committed when this was written: the pipeline issue (#12) adds them.
+The scenarios cover every fault family: table faults on ``prepare``'s DataFrame, a file fault on
+``extract``'s CSV, a timing fault (partial output), HTTP faults on the API call, a feature-store fault
+on the sandbox's own Feast repository, and a model-registry fault (the MLflow store is unreachable
+while ``train`` logs its run to the sandbox's MLflow experiment).
 
 :func:`dag_source` writes one DAG file per test; the API rows come from :func:`rows` (seeded).
 """
@@ -34,6 +35,7 @@ SCENARIOS = {  # name -> the scenario as written in the DAG file
     "swapped_format": 'lambda sb: {"extract": faults.SwapFormat(to="parquet", path=sb.path("raw.csv"))}',
     "api_flaky": '{"extract": faults.HttpError(status=500, first_n=1)}',
     "api_down": '{"extract": faults.HttpError(status=503)}',
+    "registry_down": '{"train": faults.RegistryOutage(tracking_uri=TRACKING)}',
     "corrupt_features": (
         'lambda sb: {"prepare": faults.CorruptFeatures(repo=sb.path("feast"), feature_view=VIEW, feature="conv_rate", '
         "fraction=0.25, value=50.0)}"
@@ -48,6 +50,7 @@ from airflow_chaos.operators import CheckFeaturesOperator, ValidateDataOperator,
 
 API = {api!r}
 VIEW = {view!r}
+TRACKING = {tracking!r}
 EXPECT = [
     {{"type": "expect_column_to_exist", "column": "income"}},
     {{"type": "expect_column_values_to_not_be_null", "column": "age"}},
@@ -90,6 +93,17 @@ def build(sandbox):
         model = LogisticRegression(max_iter=1000).fit(x[::2], y[::2])
         auc = float(roc_auc_score(y[1::2], model.predict_proba(x[1::2])[:, 1]))
         record_metrics(auc=auc)
+        if TRACKING:  # the run goes to the sandbox's own MLflow experiment
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=TRACKING)
+            found = client.get_experiment_by_name(sandbox.mlflow_experiment)
+            experiment = found.experiment_id if found else client.create_experiment(
+                sandbox.mlflow_experiment, artifact_location=sandbox.path("mlruns")
+            )
+            run = client.create_run(experiment, run_name="train")
+            client.log_metric(run.info.run_id, "auc", auc)
+            client.set_terminated(run.info.run_id)
         return auc
 
     prepared = prepare(extract())
@@ -136,6 +150,7 @@ def dag_source(
     extra_expect: Sequence[dict[str, Any]] = (),
     row_range: tuple[int, int] = (180, 220),
     features: bool = False,
+    tracking: str | None = None,
 ) -> str:
     listed = "\n".join(f"    {name!r}: {SCENARIOS[name]}," for name in scenarios)
     return SOURCE.format(
@@ -145,6 +160,7 @@ def dag_source(
         max_rows=row_range[1],
         extra=json.dumps(list(extra_expect)),
         features=features,
+        tracking=tracking,
         scenarios=listed,
         dag_id=dag_id,
     )

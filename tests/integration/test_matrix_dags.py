@@ -1,9 +1,8 @@
-"""Resilience experiments through real Airflow (issue #11): one ``chaos_matrix`` DAG, ten scenarios over
-every fault family that has landed (table, file, timing, HTTP, feature store) plus the control, run
-once with ``dag.test()`` against a loopback API, real Great Expectations, scikit-learn and Feast; then
-its scorecards (JSON against the schema, Markdown, HTML) and its MLflow run (a real SQLite tracking
-store) are read back. The model-registry faults were not committed yet: the pipeline issue (#12)
-adds them to its matrix.
+"""Resilience experiments through real Airflow (issue #11): one ``chaos_matrix`` DAG, eleven scenarios over
+every fault family (table, file, timing, HTTP, feature store, model registry) plus the control, run
+once with ``dag.test()`` against a loopback API, real Great Expectations, scikit-learn, Feast and
+MLflow (a SQLite store); then its scorecards (JSON against the schema, Markdown, HTML) and its MLflow
+run are read back.
 
 A second run pastes the expectation the scorecard suggested for a SILENT scenario into the pipeline
 and shows the same scenario DETECTED; a third has a control that fails its own checks: every verdict
@@ -38,6 +37,7 @@ EXPECTED = {  # scenario -> verdicts of its injections, in order
     "swapped_format": ["DETECTED"],
     "api_flaky": ["RECOVERED"],
     "api_down": ["FAILED_LOUDLY"],
+    "registry_down": ["FAILED_LOUDLY"],
     "corrupt_features": ["DETECTED"],
 }
 TIMINGS: dict[str, float] = {}
@@ -70,8 +70,9 @@ def experiment(api: str, dags_folder: Path, tmp_path_factory: pytest.TempPathFac
     golden = feast_repo.build_repo(tmp / "feast_golden", drivers=40, days=2, materialized_until=feast_repo.TTL / 4)
     matrix_pipeline.prepare_feast_sandboxes(golden, root, DAG_ID, SCENARIOS)
     runner = DagRunner(dags_folder)
-    source = matrix_pipeline.dag_source(DAG_ID, api, SCENARIOS, features=True)
+    source = matrix_pipeline.dag_source(DAG_ID, api, SCENARIOS, features=True, tracking=mlflow_uri)
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # an unreachable registry fails at once, not in 250 s
         mp.setenv("AIRFLOW__CHAOS__ENABLED", "true")
         mp.setenv("AIRFLOW__CHAOS__SANDBOX_ROOT", str(root))
         mp.setenv("AIRFLOW__CHAOS__REPORTS_DIR", str(reports))
@@ -99,8 +100,8 @@ def test_every_scenario_gets_its_verdict_the_score_and_the_control_held_its_stea
     assert {"control.validate:expect_column_values_to_not_be_null:age", "control.check_features:feature_ranges"} <= set(
         report["control"]["checks"]
     )
-    assert report["score"] == pytest.approx(9 / 11) == report["unweighted_score"]
-    assert report["counts"]["SILENT"] == 2 and report["injected"] == 11
+    assert report["score"] == pytest.approx(10 / 12) == report["unweighted_score"]
+    assert report["counts"]["SILENT"] == 2 and report["injected"] == 12
     states = experiment.result.task_states
     assert all(states[t] == "success" for t in states if t.startswith("control.")), states
     assert states["assert_detected"] == "failed", "two SILENT verdicts fail the assertion"
@@ -114,6 +115,17 @@ def test_each_scenario_ran_in_its_own_sandbox(experiment):
     assert not (experiment.root / DAG_ID / "api_down" / "raw.csv").exists(), "the API was down: nothing written"
     restored = (experiment.root / DAG_ID / "swapped_format" / "raw.csv").read_bytes()
     assert restored.startswith(b"id,age,income,label"), "the teardown put the CSV back"
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=experiment.mlflow_uri)
+    trained = {
+        name: len(client.search_runs([exp.experiment_id]))
+        for name in ["control", *SCENARIOS]
+        if (exp := client.get_experiment_by_name(f"{DAG_ID}/{name}")) is not None
+    }
+    ran_train = {n for n in ["control", *SCENARIOS] if experiment.result.task_states[f"{n}.train"] == "success"}
+    assert {n for n, runs in trained.items() if runs == 1} == ran_train, "each train logged to its own experiment"
+    assert "registry_down" not in trained, "the registry was unreachable: no experiment, no run"
 
 
 def test_detections_are_attributed_honestly_and_confirmed_by_single_fault_scenarios(experiment):
@@ -174,7 +186,7 @@ def test_the_scorecard_files_validate_and_name_every_injection(experiment):
     jsonschema.Draft202012Validator(schema()).validate(card)
     markdown = (directory / "scorecard.md").read_text()
     html = (directory / "scorecard.html").read_text()
-    assert len(card["results"]) == 11
+    assert len(card["results"]) == 12
     for r in card["results"]:
         assert f"| {r['scenario']}: " in markdown
         assert f'data-injection="{r["injection_id"]}"' in html
@@ -190,7 +202,7 @@ def test_the_experiment_is_an_mlflow_run_with_its_metrics_params_and_scorecards(
     (run,) = client.search_runs([exp.experiment_id])
     assert run.info.status == "FINISHED" and run.data.tags["run_id"] == experiment.result.run_id
     metrics = run.data.metrics
-    assert metrics["score"] == pytest.approx(9 / 11) and metrics["count.SILENT"] == 2.0
+    assert metrics["score"] == pytest.approx(10 / 12) and metrics["count.SILENT"] == 2.0
     assert metrics["impact.nulls_age.auc"] == pytest.approx(
         next(s for s in experiment.report["scenarios"] if s["name"] == "nulls_age")["impact"][0]["delta"]
     )

@@ -168,11 +168,11 @@ def test_task_chaos_takes_detects_too():
     assert operator._chaos_detects == ("freshness", "volume")
     assert type(operator).__name__ == "_ChaosDecoratedOperator" and operator.custom_operator_name == "@task.chaos"
     assert type(operator)._chaos_checked_class is type(operator)
-    with pytest.raises(ChaosConfigError, match=r"detects\(bad\): field 'signals': unknown signal"):
-        with DAG(dag_id="decorated_bad", schedule=None, start_date=datetime(2026, 1, 1)):
+    bad_check = r"detects\(bad\): field 'signals': unknown signal"
+    with pytest.raises(ChaosConfigError, match=bad_check), DAG(dag_id="bad", schedule=None, start_date=datetime(2026, 1, 1)):
 
-            @task.chaos(task_id="bad", faults=[faults.Delay(seconds=0.1)], detects=["fresh"])
-            def bad():
-                return 1
+        @task.chaos(task_id="bad", faults=[faults.Delay(seconds=0.1)], detects=["fresh"])
+        def bad():
+            return 1
 
-            bad()
+        bad()
