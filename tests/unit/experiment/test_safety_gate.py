@@ -100,3 +100,19 @@ def test_the_wrapper_decides_with_the_injection_seeds_gate_draw(kill_switch_off)
         assert (inj.status is InjectionStatus.INJECTED) is injected
         if not injected:
             assert f"(draw {gate_draw(inj.seed):.3f})" in inj.reason
+
+
+# ---------------------------------------------------------------------- the recorded reasons
+def test_the_reasons_recorded_for_each_rule():
+    on = SafetySettings(enabled=True)
+    kill = decide(SafetySettings(enabled=True, kill_switch=True), probability=1, draw=0, dry_run=False)
+    assert kill.reason == "kill switch is on (Variable chaos_kill_switch)"
+    assert decide(on, probability=1, draw=0, dry_run=True).reason == "dry run: recorded, nothing changed"
+    assert decide(on, probability=0.25, draw=0.5, dry_run=False).reason == "probability 0.25 not drawn (draw 0.500)"
+    assert decide(on, probability=1, draw=0.999, dry_run=False).reason is None
+
+
+def test_max_injections_zero_is_allowed_and_injects_nothing():
+    none_allowed = SafetySettings(enabled=True, max_injections_per_run=0)
+    d = decide(none_allowed, probability=1, draw=0, dry_run=False)
+    assert d.status is InjectionStatus.SKIPPED and d.reason == "max_injections_per_run=0 reached"

@@ -163,3 +163,19 @@ def test_malformations():
     renamed, ctype = malform(body, "application/json", "schema_mismatch")
     assert renamed == b'{"items_v2": [{"id_v2": 1}], "next_v2": null}' and ctype == "application/json"
     assert malform(b"not json", None, "schema_mismatch") == (b"not json", None)
+
+
+def test_a_rule_that_does_not_fire_leaves_the_next_one_its_chance():
+    quiet, loud = rule(name="quiet", rate=0.0), rule(name="loud", effect=Effect("reset"))
+    plan = TaskInjector(("k",), (quiet, loud)).plan(GET)
+    assert plan.terminal is not None and plan.terminal.rule is loud
+    assert (quiet.seen, loud.seen) == (1, 1)
+
+
+def test_the_same_seed_faults_the_same_requests():
+    def pattern(seed: int) -> str:
+        r = Rule(name="r", effect=Effect("respond", statuses=(500, 502)), seed=seed, rate=0.5)
+        return "".join("." if (h := r.decide(GET)) is None else str(h.status) for _ in range(64))
+
+    assert pattern(7) == pattern(7)
+    assert pattern(7) != pattern(8)
