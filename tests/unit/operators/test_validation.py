@@ -30,8 +30,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="session")
 def gx():
+    """GE with an active context: building a suite needs one, and the native engine never creates it."""
     import great_expectations
 
+    great_expectations.get_context(mode="ephemeral")
     return great_expectations
 
 
@@ -83,6 +85,7 @@ def test_needs_at_least_one_check():
         ({"required_columns": "qty"}, "field 'required_columns' must be a list"),
         ({"expect": NOT_NULL_QTY, "data_format": "xlsx"}, "field 'data_format'.*allowed: parquet"),
         ({"expect": NOT_NULL_QTY, "fail_task": "yes"}, "field 'fail_task'"),
+        ({"expect": NOT_NULL_QTY, "engine": "fast"}, "field 'engine': got 'fast'; allowed: auto, native, gx"),
     ],
 )
 def test_bad_arguments_fail_at_parse_time_naming_the_field(kwargs, message):
@@ -156,6 +159,13 @@ def test_a_failed_critical_check_is_pushed_before_raising(orders):
     failed = [d for d in pushed if not d["passed"]]
     assert [d["signals"] for d in failed] == [["completeness"]]
     assert failed[0]["observed"]["unexpected_count"] == 60
+
+
+@pytest.mark.parametrize(("engine", "ran"), [("auto", "native"), ("native", "native"), ("gx", "gx")])
+def test_the_detections_say_which_engine_ran(orders, engine, ran):
+    op = ValidateDataOperator(task_id="validate", data=orders, expect=[NOT_NULL_QTY, PRICE_MEAN], engine=engine)
+    detections = op.execute(fake_context())
+    assert [d["observed"]["engine"] for d in detections] == [ran, ran] and all(d["passed"] for d in detections)
 
 
 def test_warning_failures_do_not_fail_the_task(orders):
