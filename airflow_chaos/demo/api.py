@@ -17,7 +17,9 @@ Query parameters (all optional): ``seed`` (7), ``count`` (500 orders), ``custome
 an unknown path a ``404``. Give ``until`` when reading several pages: the default moves every hour.
 
 The server binds 127.0.0.1 and refuses any other address. ``--port 0`` takes a free port; the
-first line printed is the base URL (``demo orders API on http://127.0.0.1:PORT``).
+first line printed is the base URL (``demo orders API on http://127.0.0.1:PORT``). ``--check`` serves
+nothing: it waits until the API on ``--port`` answers ``/health`` (exit 0), or ``--timeout`` seconds
+pass (exit 2); ``make demo`` uses it after starting the API in the background.
 """
 
 from __future__ import annotations
@@ -173,12 +175,43 @@ def start(port: int = 0, host: str = LOOPBACK) -> DemoServer:
     return server
 
 
+def healthy(url: str, timeout: float = 30.0) -> bool:
+    """Whether ``url``/health answers ``{"status": "ok"}`` within ``timeout`` seconds (polled)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if json.loads(response.read()) == {"status": "ok"}:
+                    return True
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airflow_chaos.demo.api", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0: a free one)"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not serve: wait until the API on --port answers /health (exit 2 if not)",
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="with --check: how long to wait (default 30 s)")
     args = parser.parse_args(argv)
+    if args.check:
+        url = f"http://{LOOPBACK}:{args.port}"
+        if healthy(url, args.timeout):
+            return 0
+        print(f"demo orders API: nothing healthy on {url} after {args.timeout:g} s", file=sys.stderr)
+        return 2
     try:
         server = serve(args.port)
     except (OSError, ChaosConfigError) as exc:

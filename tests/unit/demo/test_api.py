@@ -127,3 +127,13 @@ def test_a_port_in_use_is_one_line_and_exit_2(server, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"demo orders API: cannot listen on 127.0.0.1:{server.server_address[1]}: ")
     assert "Traceback" not in err
+
+
+def test_check_waits_for_a_healthy_api_and_says_when_there_is_none(server, capsys):
+    port = server.server_address[1]
+    assert api.main(["--check", "--port", str(port), "--timeout", "5"]) == 0
+    probe = api.serve(0)  # a free port, closed again: nothing answers there
+    free = probe.server_address[1]
+    probe.server_close()
+    assert api.main(["--check", "--port", str(free), "--timeout", "0.5"]) == 2
+    assert capsys.readouterr().err == f"demo orders API: nothing healthy on http://127.0.0.1:{free} after 0.5 s\n"
