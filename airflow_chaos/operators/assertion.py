@@ -108,7 +108,10 @@ class AssertDetectedOperator(BaseOperator):
         settings = config.read_report_settings()
         report = self._report(context, settings)
         ti = context["ti"]
-        self.log.info("chaos verdicts for %s / %s:\n%s", ti.dag_id, ti.run_id, redacted_text(report.table()))
+        from airflow_chaos.report.explain import explain
+
+        table = "\n".join([report.table(), *explain(report)])
+        self.log.info("chaos verdicts for %s / %s:\n%s", ti.dag_id, ti.run_id, redacted_text(table))
         payload: dict[str, Any] = redacted(report.to_json())
         ti.xcom_push(REPORT_KEY, payload)
         if self.scorecards:
