@@ -664,14 +664,31 @@ class BrokenModel(RegistryFault):
         logged = client.create_logged_model(
             _experiment_of(client, inner), name=f"chaos-broken-{self.model}", tags={CHAOS_TAG: str(ctx.labels.get("injection_id", ""))}
         )
-        with tempfile.TemporaryDirectory(prefix="chaos-broken-") as tmp:
-            path = str(Path(tmp) / "model")
+        with tempfile.TemporaryDirectory(prefix="chaos-broken-") as tmp, _environment(MLFLOW_LOG_UV_FILES="false"):
+            path = str(Path(tmp) / "model")  # (no uv files: MLflow would copy the worker's working directory's)
             mlflow.pyfunc.save_model(
                 path=path, python_model=python_model, artifacts={"inner": inner_dir}, signature=signature, pip_requirements=["mlflow"]
             )
             client.log_model_artifacts(logged.model_id, path)
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
         return str(logged.model_id)
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Environment variables MLflow reads, set for the calls inside only."""
+    import os
+
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _signature_of(doc: Mapping[str, Any]) -> Any:
