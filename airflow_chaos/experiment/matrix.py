@@ -209,6 +209,17 @@ def scenario_metrics(plan: ExperimentPlan, metrics: Mapping[str, Mapping[str, An
     return out
 
 
+def detection_metrics(detections: Iterable[Detection]) -> dict[str, dict[str, float]]:
+    """``{task_id: {metric: value}}`` from model-quality detections (``CheckModelQualityOperator`` records
+    ``observed={"metric": "accuracy", "value": 0.91, ...}``): a check's metric counts for impact too."""
+    out: dict[str, dict[str, float]] = {}
+    for d in detections:
+        name, value = d.observed.get("metric"), _finite(d.observed.get("value"))
+        if "model.quality" in d.signals and isinstance(name, str) and value is not None and d.task_id:
+            out.setdefault(d.task_id, {})[name] = value
+    return out
+
+
 def _impact(names: Iterable[str], control: Mapping[str, float], mine: Mapping[str, float]) -> list[Impact]:
     return [
         Impact(metric=m, control=control[m], scenario=mine[m], delta=mine[m] - control[m])
@@ -291,7 +302,8 @@ def judge_matrix(
 ) -> ExperimentReport:
     """The report of a matrix run: verdicts per scenario, the control's steady state, impact, attribution.
 
-    ``metrics`` maps task ids to the ``chaos_metrics`` they recorded (``{"auc": 0.91}``).
+    ``metrics`` maps task ids to the ``chaos_metrics`` they recorded (``{"auc": 0.91}``); the metric of a
+    model-quality detection (``CheckModelQualityOperator``) counts too.
     """
     states = dict(task_states or {})
     dets = list(detections)
@@ -304,7 +316,10 @@ def judge_matrix(
             results, f"the control failed its own steady state ({'; '.join(control.failures)}): nothing is proven"
         )
     _confirm_shared(results)
-    by_scenario = scenario_metrics(plan, metrics or {})
+    recorded = detection_metrics(dets)
+    for task_id, values in (metrics or {}).items():  # what a task recorded itself wins over its detections
+        recorded[task_id] = {**recorded.get(task_id, {}), **values}
+    by_scenario = scenario_metrics(plan, recorded)
     return summarize(
         results,
         len(dets),

@@ -281,3 +281,17 @@ def test_bad_scenario_names_are_refused_naming_the_field(names, control, message
         check_scenario_names(names, control)
     assert message in str(err.value)
     assert check_scenario_names(["control"], False) == ["control"]
+
+
+def test_a_model_quality_checks_metric_counts_for_impact_and_a_recorded_metric_wins():
+    def quality(task, value):
+        return Detection(
+            check="model_quality", signals=["model.quality"], passed=True, task_id=task,
+            observed={"metric": "accuracy", "value": value, "threshold": 0.5},
+        )
+
+    detections = [quality("control.check_model", 0.9), quality("nulls.check_model", 0.8), quality("both.check_model", 0.7)]
+    report = judge_matrix(plan(), [], detections, STATES, DOWN_M, {"both.check_model": {"accuracy": 0.75}})
+    impact = {s.name: [(i.metric, i.scenario, round(i.delta, 6)) for i in s.impact] for s in report.scenarios}
+    assert impact["nulls"] == [("accuracy", 0.8, -0.1)]
+    assert impact["both"] == [("accuracy", 0.75, -0.15)], "the task's own chaos_metrics wins over its detection"
