@@ -234,12 +234,15 @@ def _arrow_kind(kind: pa.DataType) -> str:
     return "null" if pa.types.is_null(kind) else "other"
 
 
+_NULLABLE = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "boolean"})
+
+
 def _pandas_supported(series: pd.Series) -> bool:
-    """Plain NumPy dtypes, tz-aware timestamps, string categoricals and text object columns."""
+    """Plain NumPy dtypes, tz-aware timestamps, string categoricals, text object columns, nullable ints and booleans."""
     import pandas as pd
 
     dtype = series.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
+    if isinstance(dtype, pd.DatetimeTZDtype) or str(dtype) in _NULLABLE:
         return True
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.api.types.is_object_dtype(dtype.categories.dtype)
@@ -293,7 +296,8 @@ class Column:
     def plain_sum(self) -> float | None:
         """NumPy's pairwise sum of a contiguous float64/int64 column (as pandas sums it), else None."""
         view = self.contiguous
-        if view is None or view.dtype not in (np.float64, np.int64):
+        plain = self.source is None or isinstance(self.source.dtype, np.dtype)  # not a masked pandas array
+        if view is None or view.dtype not in (np.float64, np.int64) or not plain:
             return None
         return float(np.sum(view, dtype=np.float64))
 
@@ -412,8 +416,9 @@ class Batch:
         unreadable = Column(name, pa.chunked_array([], pa.null()), series, kind="other")
         if not _pandas_supported(series):
             return unreadable
+        floats = series.dtype.kind == "f"  # kept zero-copy with its NaN: the engine counts NaN as missing anyway
         try:
-            array = pa.array(series, from_pandas=True)
+            array = pa.array(series.to_numpy(), from_pandas=False) if floats else pa.array(series, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return unreadable
         return Column(name, pa.chunked_array([array]), series)
@@ -543,8 +548,12 @@ class Ask:
         return lambda fmt: _map_outcome(self.batch, build(), mostly, fmt)
 
 
+_READABLE = ("int", "float", "bool", "string", "category", "timestamp", "null")
+
+
 def _plan_not_null(ask: Ask) -> Runner:
     column = ask.column()
+    column.needs(*_READABLE, what=ask.kind)
 
     def build() -> MapCheck:
         missing = column.missing
@@ -770,6 +779,8 @@ def _pair_columns(ask: Ask) -> tuple[Column, Column]:
     first, second = ask.column("column_A"), ask.column("column_B")
     for column in (first, second):
         column.needs("int", "float", "timestamp", what=ask.kind)
+        if column.source is not None and str(column.source.dtype) in _NULLABLE:
+            raise NotNative("comparing a nullable pandas column (pd.NA compares as NA, not False)")
     if (first.kind == "timestamp") != (second.kind == "timestamp"):
         raise NotNative("comparing a timestamp column with a numeric one")
     if first.kind == "timestamp" and first.array.type != second.array.type:

@@ -72,6 +72,20 @@ def test_a_fault_fails_its_check_natively(orders):
     assert not by_check["expect_column_mean_to_be_between:price"].passed
 
 
+def test_nulls_injected_by_our_faults_are_caught_natively(orders):
+    """InjectNulls makes an int column pandas' nullable Int64 (and bool columns ``boolean``): not-null fails."""
+    from airflow_chaos import faults
+    from airflow_chaos.faults import FaultContext
+
+    broken = faults.InjectNulls(column="qty", fraction=0.2).apply(orders, FaultContext(seed=7))
+    assert str(broken["qty"].dtype) == "Int64"
+    spec = {"type": "expect_column_values_to_not_be_null", "column": "qty"}
+    ours, theirs = native.validate(broken, spec), native.validate(broken, spec, engine="gx")
+    assert engines(ours) == {"native"} and not ours[0].passed
+    assert ours[0].observed["unexpected_count"] == theirs[0].observed["unexpected_count"] == 100
+    assert ours[0].observed["partial_unexpected_list"] == theirs[0].observed["partial_unexpected_list"]
+
+
 def test_auto_hands_the_whole_suite_to_gx_when_one_expectation_is_not_native(orders):
     unsupported = {"type": "expect_column_values_to_be_increasing", "column": "order_id"}
     assert "expect_column_values_to_be_increasing" not in native.SUPPORTED

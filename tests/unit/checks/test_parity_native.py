@@ -1,7 +1,7 @@
 """Differential test: the native engine against Great Expectations on hypothesis-generated tables.
 
-Each example is one table (Arrow, chunked Arrow, Arrow carrying pandas metadata, or a DataFrame with a
-shifted index) with float, int, string, categorical, tz-aware and naive timestamp and bool columns,
+Each example is one table (Arrow, chunked Arrow, Arrow carrying pandas metadata, a DataFrame, one with a
+shifted index, or one with pandas' nullable Int64/boolean columns) with float, int, string, categorical, tz-aware and naive timestamp and bool columns,
 drawn with nulls, NaN (apart from nulls in Arrow), infinities, big and tiny floats, empty tables, one
 row, all-null columns; and a handful of supported expectations whose bounds, sets and ``mostly`` are
 taken from the data itself, so that they sit on the edges (a bound equal to the minimum, ``mostly``
@@ -108,12 +108,14 @@ def tables(draw: st.DrawFn) -> pa.Table:
 
 
 def _as_input(draw: st.DrawFn, table: pa.Table) -> Any:
-    form = draw(st.sampled_from(["arrow", "chunked", "arrow_pandas_meta", "pandas", "pandas_index"]))
+    form = draw(st.sampled_from(["arrow", "chunked", "arrow_pandas_meta", "pandas", "pandas_index", "pandas_nullable"]))
     if form == "chunked" and table.num_rows > 1:
         cut = draw(st.integers(1, table.num_rows - 1))
         return pa.concat_tables([table.slice(0, cut), table.slice(cut)])
     if form in ("arrow", "chunked"):
         return table
+    if form == "pandas_nullable":  # what our null faults make of int and bool columns
+        return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get)
     frame = table.to_pandas()
     if form == "arrow_pandas_meta":
         return pa.Table.from_pandas(frame.set_axis(pd.RangeIndex(5, 5 + 2 * len(frame), 2)))
