@@ -8,6 +8,7 @@ them. The compose-file tests (``test_compose.py``) need no stack and always run.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +28,8 @@ def _stack(executor: Executor) -> Iterator[Stack]:
         pytest.skip(SKIP_REASON)
     stack = Stack(executor=executor, keep=os.environ.get("CHAOS_E2E_KEEP") == "1")
     _STACKS.append(stack)
+    # A CI timeout's SIGTERM becomes an exception, so the finally below still stops every service.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         stack.start()
         print(f"\n{executor} stack up in {stack.timings['start']:.0f}s ({_timings(stack)})")
@@ -34,6 +37,11 @@ def _stack(executor: Executor) -> Iterator[Stack]:
     finally:
         stack.stop()
         _STACKS.remove(stack)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _timings(stack: Stack) -> str:

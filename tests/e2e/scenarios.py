@@ -133,6 +133,10 @@ def kill_switch_under_load(stack: Stack, api: AirflowApi, *, flip_after: int = 4
     assert len(skipped_after) == len(after)
     assert all("kill switch" in str(r["reason"]) for r in skipped_after), skipped_after
     assert len(injected_before) >= flip_after, "before the flip the steps injected"
+    print(
+        f"kill switch: {len(before)} steps started before the flip ({len(injected_before)} injections), "
+        f"{len(after)} after it (0 injections, {len(skipped_after)} skipped)"
+    )
 
 
 # ---------------------------------------------------------------------- two seeds at once

@@ -130,24 +130,28 @@ def _tree(pid: int) -> list[Any]:
         return []
 
 
-def kill_tree(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    """SIGTERM the process group and every descendant (some leave the group), SIGKILL after ``grace`` s."""
+def kill_trees(procs: Sequence[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM each process group and every descendant (some leave their group), all at once; SIGKILL
+    whatever is still alive after ``grace`` seconds."""
     import psutil
 
-    tree = _tree(proc.pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    for p in tree:
+    trees = [p for proc in procs for p in _tree(proc.pid)]
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for p in trees:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.send_signal(signal.SIGTERM)
-    _, alive = psutil.wait_procs(tree, timeout=grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    _, alive = psutil.wait_procs(trees, timeout=grace)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
     for p in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
 
 
 @dataclass
@@ -230,7 +234,9 @@ class Stack:
             "AIRFLOW__CHAOS__JOURNAL_PATH": str(self.journal),
             "AIRFLOW__CHAOS__ALLOWED_PATHS": str(self.data),
             "MLFLOW_TRACKING_URI": self.mlflow_url,
-            "CHAOS_DEMO_API": self.demo_url,
+            # the demo pipeline's defaults (example_dags/ml_pipeline.py): the demo API, its state on the shared volume
+            "AIRFLOW_CHAOS_DEMO_API": self.demo_url,
+            "AIRFLOW_CHAOS_DEMO_DIR": str(self.data / "chaos-demo"),
             "CHAOS_E2E_DATA": str(self.data),
         }
         if self.executor == "celery":
@@ -490,9 +496,7 @@ class Stack:
 
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
-        for service in reversed(self.services):
-            if service.alive() or _tree(service.proc.pid):
-                kill_tree(service.proc)
+        kill_trees([s.proc for s in self.services])
         self.services.clear()
         if self._pg_started:
             with contextlib.suppress(StackError, subprocess.TimeoutExpired):
@@ -634,6 +638,7 @@ def running(executor: Executor = "local", **kw: Any) -> Iterator[Stack]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     executor: Executor = "celery" if args[:1] == ["celery"] else "local"
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # stop the stack on SIGTERM too
     with running(executor) as stack:
         print(
             f"stack up in {stack.timings['start']:.0f}s: Airflow {stack.api_url} (admin / {stack.password}), "
