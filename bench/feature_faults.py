@@ -6,7 +6,8 @@ own generator concatenates one frame per driver and is quadratic in the number o
 materialized. Then:
 
 - inject: wall time of each fault (journal included: rows journaled in at most 64 entries) and of its
-  restore through the journal (compare-and-swap, every row back);
+  restore through the journal (compare-and-swap, every row back), against a floor measured in the same
+  run: reading every row online and writing it back with Feast's own provider calls;
 - check: the ``CheckFeaturesOperator`` path without Airflow (served values with event timestamps,
   then freshness, presence, ranges and skew against training statistics) against a bare
   ``get_online_features(...).to_dict()`` for the same entities. Goal: checks add at most 2x the bare read.
@@ -75,6 +76,19 @@ def timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
+def floor_seconds(repo: str) -> float:
+    """What any fault that rewrites every row must do: read the rows online and write them back (Feast's own calls)."""
+    from airflow_chaos.faults.features import EPOCH, ViewIO
+
+    io = ViewIO.open(repo, VIEW)
+    entities = list(io.source_latest(EPOCH, datetime.now(timezone.utc) + timedelta(days=1)))
+    keys = [io.entity_key(e) for e in entities]
+    start = time.perf_counter()
+    found = io.provider.online_read(io.store.config, io.view, keys, None)
+    io.provider.online_write_batch(io.store.config, io.view, [(k, v, ts, None) for k, (ts, v) in zip(keys, found, strict=True)], None)
+    return time.perf_counter() - start
+
+
 def bench_faults(repo: str, journal_root: Path) -> None:
     from airflow_chaos import faults
     from airflow_chaos.experiment.journal import Journal
@@ -89,13 +103,18 @@ def bench_faults(repo: str, journal_root: Path) -> None:
         faults.FeatureVersionMismatch(repo=repo, feature_view=VIEW, retype={"acc_rate": "Float64"}),
     ]
     journal = Journal(journal_root)
+    floor = floor_seconds(repo)
+    print(f"  floor: read every row online and write it back (Feast calls only) {floor:6.2f} s")
     for fault in made:
         ctx = FaultContext(seed=1, journal=journal, labels={"injection_id": fault.kind})
         _, inject = timed(lambda f=fault, c=ctx: f.mutate(c))
         results, restore = timed(lambda f=fault: journal.restore(injection_id=f.kind))
         outcomes = sorted({r.outcome for r in results})
         rows = ctx.changes.get("rows_changed", "-")
-        print(f"  {fault.kind:26s} inject {inject:6.2f} s  restore {restore:6.2f} s  rows {rows!s:>7}  entries {len(results):3d}  {outcomes}")
+        print(
+            f"  {fault.kind:26s} inject {inject:6.2f} s ({inject / floor:4.1f}x floor)  restore {restore:6.2f} s "
+            f"({restore / floor:4.1f}x)  rows {rows!s:>7}  entries {len(results):3d}  {outcomes}"
+        )
 
 
 def bench_checks(repo: str, frame: Any, drivers: int) -> None:
@@ -141,6 +160,7 @@ def main() -> None:
     import scipy
 
     print(f"feast {feast.__version__}, pandas {pandas.__version__}, scipy {scipy.__version__}; best of 3 for reads")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for drivers in SIZES:
         root = Path(tempfile.mkdtemp(prefix="bench-feast-"))
         try:
