@@ -119,7 +119,7 @@ def test_quality_against_the_champion_catches_a_broken_challenger(registry, tmp_
     journal = Journal(tmp_path / "journal")
     holdout = reg.data(rows=300, seed=2)
     op = CheckModelQualityOperator(task_id="quality", model="churn", alias="champion", compare_to="champion", data=holdout, max_drop=0.02, tracking_uri=registry.tracking_uri)
-    result, found = run(op, "quality")
+    _, found = run(op, "quality")
     assert found["model_quality"]["passed"] and found["model_quality"]["observed"]["drop"] == 0
 
     faults.BrokenModel(model="churn", alias="challenger", tracking_uri=registry.tracking_uri).apply(None, fault_ctx(journal))
@@ -142,6 +142,7 @@ def test_quality_of_a_model_that_raises_is_a_failed_check(registry, tmp_path):
     finally:
         journal.restore()
     assert not found["model_quality"]["passed"] and "broken model" in found["model_quality"]["observed"]["error"]
+    assert isinstance(result, list)  # fail_task=False: pushed and returned, not raised
 
 
 def test_quality_settings_are_validated_at_parse_time():
@@ -212,3 +213,19 @@ def test_hook_from_a_connection_exports_the_token_and_keeps_it_out_of_the_uris(r
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry.tracking_uri)
     assert MlflowHook().uris["tracking_uri"] == registry.tracking_uri  # no default connection: the environment
+
+
+# ---------------------------------------------------------------------- registry faults as DAG steps
+def test_registry_faults_are_steps_and_the_outage_is_arm_only():
+    from airflow_chaos.operators.inject import InjectFaultOperator
+
+    steps = [
+        faults.RepointAlias(model="m"),
+        faults.StripMetadata(model="m", what=["tags"]),
+        faults.ChangeSignature(model="m", drop=["a"]),
+        faults.BrokenModel(model="m", when="before"),
+    ]
+    op = InjectFaultOperator(task_id="step", faults=steps)
+    assert [f.target() for f in op._chaos_arm.faults] == ["mlflow:m"] * 4
+    with pytest.raises(ChaosConfigError, match=r"field 'faults\[0\]'.*registry_outage cannot be a step of its own"):
+        InjectFaultOperator(task_id="step", faults=[faults.RegistryOutage()])
