@@ -9,6 +9,7 @@ exist); what to add for each SILENT verdict; shared detections.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING
@@ -106,7 +107,8 @@ def _suggestions(card: Scorecard) -> str:
     items = []
     for s in card.suggestions:
         code = f"<pre>{escape(json.dumps(s.expectation, indent=2))}</pre>" if s.expectation is not None else ""
-        items.append(f'<li data-injection="{escape(s.injection_id)}">{escape(s.text)}{code}</li>')
+        text = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(s.text))
+        items.append(f'<li data-injection="{escape(s.injection_id)}">{text}{code}</li>')
     return f'<h2>What to add</h2><ul id="suggestions">{"".join(items)}</ul>'
 
 

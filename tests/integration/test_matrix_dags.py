@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +159,23 @@ def test_impact_is_the_scenarios_measured_metric_minus_the_controls(experiment):
     assert 0.8 < control_auc <= 1.0
 
 
-def test_time_to_detect_is_recorded_for_every_detected_injection(experiment):
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_time_to_detect_runs_from_the_injections_end_to_its_first_detections_end(experiment):
+    xcom = experiment.result.xcom
     for r in experiment.report["results"]:
-        if r["verdict"] == "DETECTED":
-            assert r["time_to_detect_s"] is not None and 0 <= r["time_to_detect_s"] < 120, r
-        else:
-            assert r["time_to_detect_s"] is None
+        if r["verdict"] != "DETECTED":
+            assert r["time_to_detect_s"] is None, r
+            continue
+        (injection,) = [i for i in xcom(r["task_id"], "chaos_injections") if i["id"] == r["injection_id"]]
+        ends = []
+        for key in r["detected_by"]:
+            task, check = key.split(":", 1)
+            ends += [_at(d["at"]) for d in xcom(task, "chaos_detections") if d["check"] == check]
+        expected = (min(ends) - _at(injection["finished_at"])).total_seconds()
+        assert expected > 0 and r["time_to_detect_s"] == pytest.approx(expected, abs=1e-3), r
 
 
 def test_every_silent_verdict_carries_a_suggestion(experiment):
