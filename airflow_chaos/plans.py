@@ -534,6 +534,8 @@ class CompiledExperiment:
     tags: frozenset[str]
     # the run-time conditions armed tasks check; None when the experiment has none
     gate: ExperimentGate | None
+    # operator names -> whether the operator selector matches them (a DAG folder has few operator classes)
+    _operator_hits: dict[tuple[str, ...], bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, experiment: Experiment, source: str) -> CompiledExperiment:
@@ -558,10 +560,15 @@ class CompiledExperiment:
             return False
         return not self.tags or self.tags.issubset(tags)
 
-    def selects_task(self, task_id: str, operator_names: Iterable[str]) -> bool:
+    def selects_task(self, task_id: str, operator_names: tuple[str, ...]) -> bool:
         if self.task_re is not None and not self.task_re.match(task_id):
             return False
-        return self.operator_re is None or any(self.operator_re.match(n) for n in operator_names)
+        if self.operator_re is None:
+            return True
+        hit = self._operator_hits.get(operator_names)
+        if hit is None:
+            hit = self._operator_hits[operator_names] = any(self.operator_re.match(n) for n in operator_names)
+        return hit
 
     def capped(self, dag_id: str, task_ids: Sequence[str]) -> list[str]:
         """The selected tasks of one DAG this experiment arms: all, or ``max_tasks_per_run`` of them.

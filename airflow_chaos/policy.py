@@ -8,10 +8,11 @@ Then the tasks the plan's experiments select are armed in place, exactly as ``ch
 (same class name and module, same serialized DAG), with the plan's faults recorded as coming from
 ``plan:<file>#<experiment>``. A task armed in code too keeps its own faults and gets the plan's.
 
-Cost: every call reads four environment variables and the settings they select are cached; the plan
-is parsed once per file version (local files: modification time and size, checked once per DAG;
-URLs: checked at most every :data:`URL_RECHECK_SECONDS`); which tasks of a DAG are selected is worked
-out once per DAG. A task of a DAG no experiment selects costs a few microseconds (``bench/plan.py``).
+Cost: on the first task of each DAG the policy reads four environment variables (the settings they
+select are cached), checks the plan's version (local files: modification time and size; URLs: at
+most every :data:`URL_RECHECK_SECONDS`), parses the plan only when that changed, and works out which
+tasks of the DAG are armed; every other task costs an identity check and a dictionary lookup
+(``bench/plan.py``).
 ``airflow_local_settings`` can define its own ``task_policy``: Airflow calls both.
 
 An invalid plan fails loudly: the policy raises the plan's errors (file, line, field), and Airflow
@@ -49,12 +50,29 @@ SETTINGS_ENV = (
 URL_RECHECK_SECONDS = 30.0
 
 
+class _Last:
+    """The DAG the policy saw last and what the plan arms in it (``bag_dag`` goes task after task, DAG after DAG)."""
+
+    dag: Any = None
+    picks: dict[str, tuple[CompiledExperiment, ...]] = {}  # replaced, never mutated
+
+
 @hookimpl
 def task_policy(task: Any) -> None:
-    """Arm ``task`` with the faults of every experiment of the active plan that selects it."""
-    applier = _applier()
-    if applier is not None:
-        applier.apply(task)
+    """Arm ``task`` with the faults of every experiment of the active plan that selects it.
+
+    The settings and the plan are looked at once per DAG, on its first task; the other tasks cost an
+    identity check and a dictionary lookup.
+    """
+    dag = task.dag
+    if dag is not _Last.dag:
+        _Last.dag, _Last.picks = None, {}
+        applier = _applier()
+        _Last.picks = applier.picks(dag) if applier is not None else {}
+        _Last.dag = dag
+    experiments = _Last.picks.get(task.task_id)
+    if experiments:
+        arm(task, experiments)
 
 
 # ---------------------------------------------------------------------- which plan is active
@@ -129,7 +147,7 @@ def load(location: str) -> LoadedPlan:
 
 
 class _Applier:
-    """Applies one plan location under one environment; caches the plan by version and the picks by DAG."""
+    """Applies one plan location under one environment; caches the plan by its version."""
 
     def __init__(self, location: str, environment: str) -> None:
         self.location = location
@@ -138,20 +156,12 @@ class _Applier:
         self.checked = float("-inf")
         self.version: tuple[Any, ...] | None = None
         self.loaded: LoadedPlan | ChaosConfigError | None = None
-        self.dag: Any = None
-        self.picks: dict[str, tuple[CompiledExperiment, ...]] = {}
 
-    def apply(self, task: Any) -> None:
-        dag = task.dag
-        if dag is not self.dag:  # bag_dag calls the policy task after task, DAG after DAG
-            self.dag, self.picks = None, {}
-            self.picks = select(self.plan(), dag, self.environment)
-            self.dag = dag
-            if self.picks:
-                log.info("chaos plan %s arms %s: %s", self.location, dag.dag_id, describe_picks(self.picks))
-        experiments = self.picks.get(task.task_id)
-        if experiments:
-            arm(task, experiments)
+    def picks(self, dag: Any) -> dict[str, tuple[CompiledExperiment, ...]]:
+        found = select(self.plan(), dag, self.environment)
+        if found:
+            log.info("chaos plan %s arms %s: %s", self.location, dag.dag_id, describe_picks(found))
+        return found
 
     def plan(self) -> LoadedPlan:
         now = time.monotonic()
@@ -170,10 +180,21 @@ class _Applier:
 
 
 # ---------------------------------------------------------------------- selecting and arming
+_names: dict[type, tuple[str, ...]] = {}
+
+
 def operator_names(task: Any) -> tuple[str, ...]:
     """The names an ``operator`` selector matches: class name, dotted path, operator name (``@task``)."""
     cls = type(task)
-    return (cls.__name__, f"{cls.__module__}.{cls.__qualname__}", str(getattr(task, "operator_name", cls.__name__)))
+    try:
+        return _names[cls]
+    except KeyError:
+        names = _names[cls] = (
+            cls.__name__,
+            f"{cls.__module__}.{cls.__qualname__}",
+            str(getattr(task, "operator_name", cls.__name__)),
+        )
+        return names
 
 
 def armable(task: Any) -> bool:
@@ -195,7 +216,7 @@ def select(plan: LoadedPlan, dag: Any, environment: str) -> dict[str, tuple[Comp
     picks: dict[str, list[CompiledExperiment]] = {}
     for experiment in live:
         chosen = [
-            t.task_id for t in dag.tasks if armable(t) and experiment.selects_task(t.task_id, operator_names(t))
+            t.task_id for t in dag.tasks if experiment.selects_task(t.task_id, operator_names(t)) and armable(t)
         ]
         for task_id in experiment.capped(dag_id, chosen):
             picks.setdefault(task_id, []).append(experiment)
@@ -232,3 +253,4 @@ def describe_picks(picks: dict[str, tuple[CompiledExperiment, ...]]) -> str:
 def reset() -> None:
     """Forget the cached settings and plans (tests; a long-lived process whose airflow.cfg changed)."""
     _appliers.clear()
+    _Last.dag, _Last.picks = None, {}

@@ -210,15 +210,15 @@ def test_a_plan_at_an_object_storage_url(dag_file, plan, monkeypatch):
 
 
 def test_a_dag_no_experiment_selects_costs_microseconds_per_task(dag_file, plan):
-    """A loose bound for this shared machine; bench/plan.py measures it on 4000 tasks."""
+    """CPU time, with the per-DAG work redone each pass; bench/plan.py measures 200 DAGs x 20 tasks."""
     import time
 
-    bag = _bag(dag_file)
-    tasks = bag.dags["plan_billing"].tasks * 2000
-    policy.task_policy(tasks[0])
-    started = time.perf_counter()
-    for task in tasks:
-        policy.task_policy(task)
-    per_task = (time.perf_counter() - started) / len(tasks)
-    assert per_task < 100e-6, f"{per_task * 1e6:.1f} us per task"
-
+    tasks = _bag(dag_file).dags["plan_billing"].tasks * 50
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        for task in tasks:
+            policy._Last.dag = None  # as if each task were the first of a new DAG: settings, plan version, selection
+            policy.task_policy(task)
+        best = min(best, (time.process_time() - started) / len(tasks))
+    assert best < 20e-6, f"{best * 1e6:.1f} us per task"
