@@ -26,7 +26,8 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#212529;max-width:1400px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dee2e6;padding-bottom:.25rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
-th,td{border:1px solid #dee2e6;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #dee2e6;padding:.3rem .5rem;text-align:left;vertical-align:top}
+td.wrap{overflow-wrap:anywhere;min-width:12rem}
 th{background:#f8f9fa}
 .score{font-size:1.3rem;font-weight:600}
 .verdict{font-weight:600;white-space:nowrap}
@@ -51,10 +52,10 @@ def _table(table_id: str, header: Sequence[str], body: str) -> str:
 def _verdicts(card: Scorecard) -> str:
     body = "".join(
         f'<tr data-verdict="{r.verdict.value}" data-injection="{escape(r.injection_id)}">'
-        f"<td>{escape(r.scenario)}</td><td>{escape(fault_row(r))}</td><td>{escape(', '.join(r.signals))}</td>"
+        f'<td>{escape(r.scenario)}</td><td class="wrap">{escape(fault_row(r))}</td><td>{escape(", ".join(r.signals))}</td>'
         f'<td class="verdict {r.verdict.value}">{escape(verdict_cell(r))}</td>'
         f"<td>{escape(seconds(r.time_to_detect_s))}</td>"
-        f"<td>{escape('; '.join(r.evidence) or r.reason)}</td></tr>"
+        f'<td class="wrap">{escape("; ".join(r.evidence) or r.reason)}</td></tr>'
         for r in card.results
     )
     return _table("verdicts", ("scenario", "fault", "signals", "verdict", "time to detect", "evidence"), body)

@@ -53,12 +53,10 @@ def control_line(card: Scorecard) -> str:
     control = card.control
     if control is None:
         return "No control run: verdicts are not checked against a steady state."
+    name = "The control" + ("" if control.scenario == "control" else f" (`{control.scenario}`)")
     if control.passed:
-        return f"The control (`{control.scenario}`) held its steady state: {len(control.checks)} check(s) passed unfaulted."
-    return (
-        f"The control (`{control.scenario}`) **failed its own steady state** ({'; '.join(control.failures)}): "
-        "every verdict is INCONCLUSIVE."
-    )
+        return f"{name} held its steady state: {len(control.checks)} check(s) passed unfaulted."
+    return f"{name} **failed its own steady state** ({'; '.join(control.failures)}): every verdict is INCONCLUSIVE."
 
 
 def impact_text(scenario: ScenarioResult) -> str:

@@ -83,8 +83,10 @@ def heatmap(card: Scorecard) -> str | None:
     import numpy as np
 
     values = np.array([[np.nan if v is None else v for v in row] for row in matrix.cells], dtype=float)
-    plot = (min(1.0 + 0.45 * len(matrix.checks), 24.0), _rows_height(len(matrix.faults)))
-    with _figure(plot, left=_label_inches(matrix.faults), bottom=_label_inches(matrix.checks) * 0.6) as (fig, ax):
+    plot = (min(max(3.0, 0.45 * len(matrix.checks)), 24.0), _rows_height(len(matrix.faults)))
+    columns = _label_inches(matrix.checks)  # rotated 60 degrees: about half of it reaches left of its column
+    left = max(_label_inches(matrix.faults), columns * 0.5 - plot[0] / len(matrix.checks) / 2)
+    with _figure(plot, left=left, bottom=columns * 0.8) as (fig, ax):
         from matplotlib.colors import LinearSegmentedColormap
 
         cmap = LinearSegmentedColormap.from_list("caught", ["#f0ad4e", "#28a745"]).with_extremes(bad="#e9ecef")
@@ -95,7 +97,7 @@ def heatmap(card: Scorecard) -> str | None:
             for (i, j), v in np.ndenumerate(values):
                 if not np.isnan(v):
                     ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=FONT_SIZE - 1)
-        ax.set_title("share caught (green 100%, amber 0%; grey: not downstream)", loc="left", fontsize=FONT_SIZE)
+        fig.suptitle("share caught: green 100%, amber 0%, grey not downstream", x=0.01, ha="left", fontsize=FONT_SIZE)
         return _svg(fig)
 
 
