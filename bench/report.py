@@ -99,8 +99,13 @@ def main() -> None:
     median = statistics.median(warm)
     print(f"{SCENARIOS} scenarios + control, {len(card.results)} injections, {len(card.matrix.checks)} checks, {len(card.history)} earlier scorecards")
     print(f"  first write (imports matplotlib): {cold:.2f} s")
-    print(f"  median of {REPEAT} writes:        {median:.2f} s wall, {statistics.median(cpu):.2f} s CPU   goal < {GOAL_S:.0f} s: {'met' if median < GOAL_S else 'MISSED'}")
-    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: CPU time is what an idle machine would take)")
+    cpu_median = statistics.median(cpu)
+    print(f"  median of {REPEAT} writes:        {median:.2f} s wall, {cpu_median:.2f} s CPU")
+    print(
+        f"  goal < {GOAL_S:.0f} s: wall {'met' if median < GOAL_S else 'missed'}, CPU {'met' if cpu_median < GOAL_S else 'MISSED'} "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: on a busy machine the CPU time is "
+        "what an idle one takes)"
+    )
     print("  steps: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps.items()))
     print("  sizes: " + ", ".join(f"{k} {v / 1024:.0f} KiB" for k, v in sizes.items()))
 
