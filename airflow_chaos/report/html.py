@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from airflow_chaos.exceptions import ChaosMissingExtra
 from airflow_chaos.report import plots
-from airflow_chaos.report.markdown import control_line, impact_text, percent, seconds, verdict_cell
+from airflow_chaos.report.markdown import control_line, impact_sentences, impact_text, percent, seconds, verdict_cell
 from airflow_chaos.report.scorecard import fault_row
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def _scenarios(card: Scorecard) -> str:
         for s in card.scenarios
     )
     header = ("scenario", "faults", "verdicts", "score", "impact against the control")
-    return "<h2>Scenarios and impact</h2>" + _table("scenarios", header, body)
+    sentences = "".join(f"<li>{escape(line)}</li>" for line in impact_sentences(card))
+    listing = f'<ul id="impact">{sentences}</ul>' if sentences else ""
+    return "<h2>Scenarios and impact</h2>" + _table("scenarios", header, body) + listing
 
 
 _PLOTS: tuple[tuple[str, str, Callable[[Scorecard], str | None], str], ...] = (

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from airflow_chaos.report.scorecard import row_label
+from airflow_chaos.report.suggestions import fault_label
 
 if TYPE_CHECKING:
     from airflow_chaos.experiment.verdicts import ScenarioResult, VerdictResult
@@ -65,6 +66,34 @@ def impact_text(scenario: ScenarioResult) -> str:
     return scenario.note
 
 
+def _caught_by(results: Sequence[VerdictResult], scenario: str) -> str:
+    tasks = {key.split(":", 1)[0].removeprefix(f"{scenario}.") for r in results for key in r.detected_by}
+    return ", ".join(sorted(tasks))
+
+
+def impact_sentences(card: Scorecard) -> list[str]:
+    """One sentence per scenario with a measured impact: what happened and what it cost the model.
+
+    "InjectNulls(column='age', fraction=0.3) DETECTED by validate; unchecked, auc would have gone from
+    0.967 to 0.694": both numbers measured (the scenario's run and the control's).
+    """
+    out = []
+    for s in card.scenarios:
+        mine = [r for r in card.results if r.scenario == s.name]
+        if s.control or not s.impact or not mine:
+            continue
+        faults = " + ".join(fault_label(r.kind, r.fault) for r in mine)
+        verdicts = "/".join(dict.fromkeys(r.verdict.value for r in mine))
+        by = _caught_by(mine, s.name)
+        went = "would have gone" if by else "went"
+        cost = ", ".join(f"{i.metric} {went} from {i.control:.3g} to {i.scenario:.3g}" for i in s.impact)
+        if by:
+            out.append(f"{s.name}: {faults} {verdicts} by {by}; unchecked, {cost}")
+        else:
+            out.append(f"{s.name}: {faults} {verdicts}; {cost}")
+    return out
+
+
 def render_markdown(card: Scorecard) -> str:
     out = [f"# Chaos scorecard: {card.dag_id} / {card.run_id}", "", score_line(card), "", control_line(card), ""]
     out += ["## Verdicts", ""]
@@ -90,6 +119,9 @@ def render_markdown(card: Scorecard) -> str:
                 for s in card.scenarios
             ),
         )
+        sentences = impact_sentences(card)
+        if sentences:
+            out += ["", *[f"- {line}" for line in sentences]]
     if card.shared:
         out += ["", "## Shared detections", ""]
         for group in card.shared:

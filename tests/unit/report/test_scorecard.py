@@ -196,3 +196,14 @@ def test_a_plain_run_without_a_matrix_also_gets_a_scorecard():
     assert card.suggestions[0].text.endswith("to a new ValidateDataOperator downstream of `transform`")
     assert "No control run" in render_markdown(card)
     jsonschema.validate(card.to_json(), schema())
+
+
+def test_impact_reads_as_a_sentence_per_scenario(card):
+    from airflow_chaos.report.markdown import impact_sentences
+
+    sentences = impact_sentences(card)
+    assert sentences[0] == (
+        "nulls: InjectNulls(column='age', fraction=0.3) DETECTED by validate; unchecked, auc would have gone from 0.91 to 0.74"
+    )
+    assert sentences[-1] == "shift: ShiftDistribution(column='income', mean_shift=2.0) SILENT; auc went from 0.91 to 0.88"
+    assert f"- {sentences[0]}" in render_markdown(card) and '<ul id="impact">' in render_html(card)
