@@ -11,6 +11,7 @@ gets 0.77), and a model trained on a batch with half its labels flipped is measu
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -63,7 +64,21 @@ def _return_probability(amount: float, basket: float, quantity: int) -> float:
 
 
 def book(spec: Book) -> list[dict[str, Any]]:
-    """Every order of ``spec``, oldest first, each with its hidden ``returned`` label (0 or 1)."""
+    """Every order of ``spec``, oldest first, each with its hidden ``returned`` label (0 or 1).
+
+    Drawn once per ``spec`` with an explicit ``until`` (the API serves a book page by page); each call
+    returns fresh dicts.
+    """
+    drawn = _draw(spec) if spec.until is None else _cached(spec)
+    return [dict(order) for order in drawn]
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(spec: Book) -> tuple[dict[str, Any], ...]:
+    return _draw(spec)
+
+
+def _draw(spec: Book) -> tuple[dict[str, Any], ...]:
     rng = random.Random(spec.seed)
     profiles = _customers(rng, spec.customers)
     weights = [rate for _basket, rate in profiles]
@@ -88,7 +103,7 @@ def book(spec: Book) -> list[dict[str, Any]]:
                 "returned": int(rng.random() < _return_probability(amount, basket, quantity)),
             }
         )
-    return out
+    return tuple(out)
 
 
 def orders(spec: Book) -> list[dict[str, Any]]:

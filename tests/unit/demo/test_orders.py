@@ -60,3 +60,10 @@ def test_pages_cover_every_item_once():
         seen += page_of(items, page, 100)[0]
     assert seen == items
     assert page_of([], 1, 100) == ([], 1)
+
+
+def test_a_cached_book_hands_out_fresh_dicts():
+    spec = Book(count=5, until=UNTIL)
+    first = book(spec)
+    first[0]["amount"] = -1.0
+    assert book(spec)[0]["amount"] > 0
