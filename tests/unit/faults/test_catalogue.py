@@ -48,3 +48,18 @@ def test_type_label():
     assert type_label(int | None) == "int | None"
     assert type_label(Literal["MCAR", "MAR"]) == '"MCAR" | "MAR"'
     assert type_label(list[int] | int) == "list[int] | int"
+
+
+def test_kinds_registered_outside_the_package_stay_out_of_its_catalogue():
+    from typing import ClassVar
+
+    from airflow_chaos.faults.base import Fault
+    from airflow_chaos.faults.catalogue import catalogue_markdown
+
+    class UsersOwnFault(Fault):  # registered by user code (here: this test module)
+        kind: ClassVar[str] = "users_own_fault_for_the_catalogue_test"
+
+    try:
+        assert "users_own_fault_for_the_catalogue_test" not in catalogue_markdown()
+    finally:
+        Fault._registry.pop("users_own_fault_for_the_catalogue_test", None)
