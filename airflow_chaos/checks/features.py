@@ -189,11 +189,28 @@ def population_stability_index(values: Sequence[float], edges: Sequence[float], 
 
 
 def ks_pvalue(values: Sequence[float], reference: Sequence[float]) -> tuple[float, float]:
-    """Two-sample Kolmogorov-Smirnov statistic and p-value (scipy)."""
-    from scipy.stats import ks_2samp
-
+    """Two-sample Kolmogorov-Smirnov statistic and p-value: scipy's when it is installed (it comes with the
+    ``mlflow`` extra, not with ``feast``), else :func:`ks_asymptotic`."""
+    try:
+        from scipy.stats import ks_2samp
+    except ImportError:
+        return ks_asymptotic(values, reference)
     result = ks_2samp(values, reference)
     return float(result.statistic), float(result.pvalue)
+
+
+def ks_asymptotic(values: Sequence[float], reference: Sequence[float]) -> tuple[float, float]:
+    """KS statistic (exact) and its asymptotic p-value (Kolmogorov distribution, Stephens' correction), numpy only."""
+    import numpy as np
+
+    a, b = np.sort(np.asarray(values, dtype="float64")), np.sort(np.asarray(reference, dtype="float64"))
+    grid = np.concatenate([a, b])
+    statistic = float(np.max(np.abs(np.searchsorted(a, grid, side="right") / a.size - np.searchsorted(b, grid, side="right") / b.size)))
+    en = math.sqrt(a.size * b.size / (a.size + b.size))
+    lam = (en + 0.12 + 0.11 / en) * statistic
+    k = np.arange(1, 101)
+    pvalue = float(np.clip(2 * np.sum((-1.0) ** (k - 1) * np.exp(-2 * k**2 * lam**2)), 0.0, 1.0)) if lam > 0 else 1.0
+    return statistic, pvalue
 
 
 def skew(served: Served, stats: Mapping[str, Any], psi_threshold: float = 0.2, ks_alpha: float = 0.01) -> Detection:

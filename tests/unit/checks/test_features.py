@@ -97,3 +97,15 @@ def test_schema_reports_renamed_and_retyped_fields():
         "added": ["conversion_rate"],
         "retyped": {"acc_rate": {"recorded": "FLOAT", "now": "DOUBLE"}},
     }
+
+
+def test_ks_without_scipy_agrees_with_scipy():
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(5)
+    for shift in (0.0, 0.1, 0.5):
+        a, b = rng.random(400) + shift, rng.random(2000)
+        statistic, pvalue = checks.ks_asymptotic(a, b)
+        expected = ks_2samp(a, b)
+        assert statistic == pytest.approx(expected.statistic)
+        assert pvalue == pytest.approx(expected.pvalue, abs=0.02)
