@@ -8,9 +8,6 @@ systems into real DAG tasks and proves that a check downstream catches each one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from airflow_chaos import faults
 from airflow_chaos.exceptions import (
     ChaosAssertionFailed,
     ChaosConfigError,
@@ -18,8 +15,13 @@ from airflow_chaos.exceptions import (
     ChaosError,
     ChaosRestoreError,
 )
+from airflow_chaos.lazy import lazy_getattr
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing alone costs more than this whole package
 if TYPE_CHECKING:
+    from typing import Any
+
+    from airflow_chaos import faults
     from airflow_chaos.operators.chaos import chaos
     from airflow_chaos.operators.detects import detects
     from airflow_chaos.operators.matrix import chaos_matrix
@@ -39,17 +41,21 @@ __all__ = [
 ]
 
 
+# Provider discovery imports this package in every Airflow process: it loads nothing more until used.
+_export = lazy_getattr(
+    __name__,
+    {
+        "chaos": "airflow_chaos.operators.chaos",
+        "detects": "airflow_chaos.operators.detects",
+        "chaos_matrix": "airflow_chaos.operators.matrix",
+    },
+)
+
+
 def __getattr__(name: str) -> Any:
-    if name == "chaos":
-        from airflow_chaos.operators.chaos import chaos
+    """``chaos``, ``detects``, ``chaos_matrix`` and the ``faults`` catalogue, loaded on first use."""
+    if name == "faults":
+        import airflow_chaos.faults as catalogue
 
-        return chaos
-    if name == "detects":
-        from airflow_chaos.operators.detects import detects
-
-        return detects
-    if name == "chaos_matrix":
-        from airflow_chaos.operators.matrix import chaos_matrix
-
-        return chaos_matrix
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return catalogue
+    return _export(name)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from types import ModuleType
-from typing import Any
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: provider discovery imports this module; typing and
+# importlib (with warnings) cost milliseconds in a fresh interpreter, so they load when first needed.
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import ModuleType
+    from typing import Any
 
 
 def lazy_getattr(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
     """A module-level ``__getattr__`` resolving ``name`` from the module ``exports[name]`` on first use."""
 
     def __getattr__(name: str) -> Any:
+        import importlib
+
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -31,6 +35,8 @@ def require_extra(module: str, extra: str, needed_by: str = "this fault") -> Mod
     ``pip install 'airflow-chaos[extra]'``. Call it inside the function that needs the module, never at
     import time: the heavy libraries stay lazy.
     """
+    import importlib
+
     from airflow_chaos.exceptions import ChaosMissingExtra
 
     if extra not in EXTRAS:

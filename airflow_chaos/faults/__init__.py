@@ -1,55 +1,139 @@
-"""The fault catalogue: declarative, validated, JSON round-trippable fault kinds."""
+"""The fault catalogue: declarative, validated, JSON round-trippable fault kinds.
+
+Every name here loads on first use (the :mod:`airflow_chaos.lazy` pattern): importing the package
+builds no pydantic model, so provider discovery and DAG files that never touch a fault pay nothing
+for it. :meth:`Fault.kinds` and :meth:`Fault.from_dict` import every module of
+:data:`FAULT_MODULES` the first time they are asked, so the registry always lists every kind.
+"""
 
 from __future__ import annotations
 
-from airflow_chaos.faults.base import Fault, FaultContext
-from airflow_chaos.faults.data import (
-    AddColumn,
-    BackdateTimestamps,
-    CastColumn,
-    CorruptCategories,
-    DropColumn,
-    DropPartition,
-    DuplicateRows,
-    FlipLabels,
-    InjectNulls,
-    OutOfOrderTimestamps,
-    OutOfRange,
-    RenameColumn,
-    ReorderColumns,
-    ShiftDistribution,
-    ShuffleRows,
-    SwapColumns,
-    TableFault,
-    TruncateRows,
-)
-from airflow_chaos.faults.features import (
-    CorruptFeatures,
-    DropFeature,
-    FeatureLag,
-    FeatureVersionMismatch,
-    ServingSkew,
-    StaleFeatures,
-)
-from airflow_chaos.faults.files import CorruptBytes, EmptyFile, HoldBackFile, SwapFormat, TruncateFile
-from airflow_chaos.faults.http import (
-    Blackhole,
-    ConnectionReset,
-    HttpError,
-    HttpLatency,
-    HttpTimeout,
-    MalformedBody,
-    RateLimit,
-)
-from airflow_chaos.faults.registry import (
-    BrokenModel,
-    ChangeSignature,
-    RegistryOutage,
-    RepointAlias,
-    StripMetadata,
-)
-from airflow_chaos.faults.timing import Delay, FalseSuccess, Jitter, PartialOutput
-from airflow_chaos.records import SIGNALS, Injection, InjectionStatus
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from airflow_chaos.lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from airflow_chaos.faults.base import Fault, FaultContext
+    from airflow_chaos.faults.data import (
+        AddColumn,
+        BackdateTimestamps,
+        CastColumn,
+        CorruptCategories,
+        DropColumn,
+        DropPartition,
+        DuplicateRows,
+        FlipLabels,
+        InjectNulls,
+        OutOfOrderTimestamps,
+        OutOfRange,
+        RenameColumn,
+        ReorderColumns,
+        ShiftDistribution,
+        ShuffleRows,
+        SwapColumns,
+        TableFault,
+        TruncateRows,
+    )
+    from airflow_chaos.faults.features import (
+        CorruptFeatures,
+        DropFeature,
+        FeatureLag,
+        FeatureVersionMismatch,
+        ServingSkew,
+        StaleFeatures,
+    )
+    from airflow_chaos.faults.files import CorruptBytes, EmptyFile, HoldBackFile, SwapFormat, TruncateFile
+    from airflow_chaos.faults.http import (
+        Blackhole,
+        ConnectionReset,
+        HttpError,
+        HttpLatency,
+        HttpTimeout,
+        MalformedBody,
+        RateLimit,
+    )
+    from airflow_chaos.faults.registry import (
+        BrokenModel,
+        ChangeSignature,
+        RegistryOutage,
+        RepointAlias,
+        StripMetadata,
+    )
+    from airflow_chaos.faults.timing import Delay, FalseSuccess, Jitter, PartialOutput
+    from airflow_chaos.records import SIGNALS, Injection, InjectionStatus
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "airflow_chaos.faults.base": (
+        "Fault",
+        "FaultContext",
+    ),
+    "airflow_chaos.faults.data": (
+        "AddColumn",
+        "BackdateTimestamps",
+        "CastColumn",
+        "CorruptCategories",
+        "DropColumn",
+        "DropPartition",
+        "DuplicateRows",
+        "FlipLabels",
+        "InjectNulls",
+        "OutOfOrderTimestamps",
+        "OutOfRange",
+        "RenameColumn",
+        "ReorderColumns",
+        "ShiftDistribution",
+        "ShuffleRows",
+        "SwapColumns",
+        "TableFault",
+        "TruncateRows",
+    ),
+    "airflow_chaos.faults.features": (
+        "CorruptFeatures",
+        "DropFeature",
+        "FeatureLag",
+        "FeatureVersionMismatch",
+        "ServingSkew",
+        "StaleFeatures",
+    ),
+    "airflow_chaos.faults.files": (
+        "CorruptBytes",
+        "EmptyFile",
+        "HoldBackFile",
+        "SwapFormat",
+        "TruncateFile",
+    ),
+    "airflow_chaos.faults.http": (
+        "Blackhole",
+        "ConnectionReset",
+        "HttpError",
+        "HttpLatency",
+        "HttpTimeout",
+        "MalformedBody",
+        "RateLimit",
+    ),
+    "airflow_chaos.faults.registry": (
+        "BrokenModel",
+        "ChangeSignature",
+        "RegistryOutage",
+        "RepointAlias",
+        "StripMetadata",
+    ),
+    "airflow_chaos.faults.timing": (
+        "Delay",
+        "FalseSuccess",
+        "Jitter",
+        "PartialOutput",
+    ),
+    "airflow_chaos.records": (
+        "SIGNALS",
+        "Injection",
+        "InjectionStatus",
+    ),
+}
+#: The modules that define fault kinds; each kind registers itself when its module is imported.
+FAULT_MODULES: tuple[str, ...] = tuple(m for m in _EXPORTS if m.rsplit(".", 1)[-1] not in ("base", "records"))
+_LAZY: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "SIGNALS",
@@ -103,3 +187,23 @@ __all__ = [
     "TruncateFile",
     "TruncateRows",
 ]
+
+_export = lazy_getattr(__name__, _LAZY)
+
+
+def import_fault_modules() -> None:
+    """Import every module of :data:`FAULT_MODULES`, registering all fault kinds."""
+    for module in FAULT_MODULES:
+        importlib.import_module(module)
+
+
+def __getattr__(name: str) -> Any:
+    """A fault class (or ``Fault``, ``FaultContext``, ``Injection``...), or a submodule, loaded on first use."""
+    if name in _LAZY or name.startswith("_"):
+        return _export(name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")  # ``faults.data`` without importing it first
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

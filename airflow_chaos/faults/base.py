@@ -15,6 +15,7 @@ No Airflow imports here; numpy is imported only when a random generator is first
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -80,6 +81,14 @@ def _positional_error(fault_cls: type[Fault], args: tuple[Any, ...], given: dict
     )
 
 
+@functools.cache
+def _import_fault_modules() -> None:
+    """Import the fault modules once, so the registry holds every kind (``airflow_chaos.faults`` is lazy)."""
+    from airflow_chaos.faults import import_fault_modules
+
+    import_fault_modules()
+
+
 class Fault(BaseModel):
     """A declarative, validated description of one failure to inject.
 
@@ -131,7 +140,8 @@ class Fault(BaseModel):
     # ------------------------------------------------------------------ registry and round trip
     @classmethod
     def kinds(cls) -> dict[str, type[Fault]]:
-        """All registered fault kinds, by name."""
+        """All registered fault kinds, by name (the first call imports every fault module: all are there)."""
+        _import_fault_modules()
         return dict(sorted(Fault._registry.items()))
 
     def to_dict(self) -> dict[str, Any]:
