@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(("module", "extra"), [("mlflow", "mlflow"), ("feast", "feast"), ("mlflow.tracking", "mlflow")])
 def test_issue8_item12_a_missing_extra_names_the_pip_install(monkeypatch, module, extra):
-    monkeypatch.setitem(sys.modules, module.split(".")[0], None)  # simulated: the package is not installed
+    top = module.split(".")[0]
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")] + [top, module]:
+        monkeypatch.setitem(sys.modules, name, None)  # simulated: the package is not installed (nor imported before)
 
     with pytest.raises(ChaosMissingExtra, match=re.escape(f"pip install 'airflow-chaos[{extra}]'")) as info:
         require_extra(module, extra, needed_by="the registry_alias fault")
