@@ -233,10 +233,15 @@ class Stack:
             "AIRFLOW__CHAOS__ENVIRONMENT": "dev",
             "AIRFLOW__CHAOS__JOURNAL_PATH": str(self.journal),
             "AIRFLOW__CHAOS__ALLOWED_PATHS": str(self.data),
+            "AIRFLOW__CHAOS__REPORTS_DIR": str(self.shared / "reports"),
+            "AIRFLOW__CHAOS__SANDBOX_ROOT": str(self.data / "sandboxes"),
+            # only the runs the tests trigger: unpausing a scheduled DAG (the weekly suite) queues none
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "MLFLOW_TRACKING_URI": self.mlflow_url,
             # the demo pipeline's defaults (example_dags/ml_pipeline.py): the demo API, its state on the shared volume
             "AIRFLOW_CHAOS_DEMO_API": self.demo_url,
             "AIRFLOW_CHAOS_DEMO_DIR": str(self.data / "chaos-demo"),
+            "AIRFLOW_CHAOS_DEMO_MLFLOW": self.mlflow_url,
             "CHAOS_E2E_DATA": str(self.data),
         }
         if self.executor == "celery":
@@ -567,8 +572,12 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, run_id: str | None = None) -> str:
-        body: dict[str, Any] = {"logical_date": None, "conf": conf or {}}
+    def trigger(
+        self, dag_id: str, conf: dict[str, Any] | None = None, run_id: str | None = None, *, logical_date: bool = False
+    ) -> str:
+        """A manual run; ``logical_date=True`` gives it one (now), as a scheduled run has, else none (Airflow 3's default)."""
+        when = datetime.now(timezone.utc).isoformat() if logical_date else None
+        body: dict[str, Any] = {"logical_date": when, "conf": conf or {}}
         if run_id:
             body["dag_run_id"] = run_id
         return str(self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
