@@ -1,11 +1,13 @@
 """Progress of a running experiment, read from Airflow's SQLite metadata DB: ``python -m airflow_chaos.demo.progress``.
 
 ``make demo`` runs the resilience suite through ``airflow dags test`` (minutes, with its output in a log
-file) and this beside it: every few seconds it reads the task states of the DAG's newest run and prints
-one line per task group (scenario) as soon as all its tasks have finished, saying where it stopped::
+file) and this beside it. ``airflow dags test`` runs the scenarios side by side, one pipeline stage
+after the other, so every few seconds this reads the task states of the DAG's newest run and prints
+one line per stage (a task of the pipeline, across every scenario's task group) as soon as it has
+finished everywhere, naming the scenarios where it failed or never ran::
 
-    [  1:42]  3/23  api_500                    stopped at extract_orders (failed); 14 tasks did not run
-    [  1:50]  4/23  api_429                    all 15 tasks succeeded
+    [  3:05]  2/17  extract_orders            20 succeeded; failed in api_500, api_malformed
+    [  4:12]  3/17  validate_orders           14 succeeded; failed in dropped_column, ...; not run in api_500, ...
 
 It reads the ``dag_run`` and ``task_instance`` tables read-only (standard library ``sqlite3``, no
 Airflow import) and exits when the process ``--pid`` (the ``airflow dags test``) has ended. Verdicts are
@@ -15,6 +17,7 @@ decided at the end by ``assert_detected``; ``airflow-chaos report`` prints them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import sys
@@ -24,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 FINISHED = frozenset({"success", "failed", "upstream_failed", "skipped", "removed"})
+NOT_RUN = frozenset({"upstream_failed", "skipped", "removed"})
 
 
 @dataclass
-class Group:
-    """The task instances of one task group (a scenario) or one top-level task."""
+class Stage:
+    """One task of the pipeline across the task groups: ``{group: state}`` (a top-level task: ``{"": state}``)."""
 
     name: str
     states: dict[str, str | None] = field(default_factory=dict)
@@ -38,31 +42,32 @@ class Group:
         return bool(self.states) and all(s in FINISHED for s in self.states.values())
 
     def summary(self) -> str:
-        """``all 15 tasks succeeded``, or where it stopped and how many tasks never ran."""
-        if len(self.states) == 1 and self.name in self.states:
-            return str(self.states[self.name])
-        failed = sorted(t for t, s in self.states.items() if s == "failed")
-        skipped = sum(s in ("upstream_failed", "skipped") for s in self.states.values())
-        if not failed:
-            done = f"all {len(self.states)} tasks succeeded"
-            return done if not skipped else f"{done} but {skipped} skipped"
-        where = ", ".join(t.split(".", 1)[-1] for t in failed)
-        return f"stopped at {where} (failed)" + (f"; {skipped} tasks did not run" if skipped else "")
+        """``23 succeeded``, then the groups where it failed and where it never ran."""
+        if list(self.states) == [""]:
+            return str(self.states[""])
+        parts = [f"{sum(s == 'success' for s in self.states.values())} succeeded"]
+        failed = sorted(g for g, s in self.states.items() if s == "failed")
+        not_run = sorted(g for g, s in self.states.items() if s in NOT_RUN)
+        if failed:
+            parts.append(f"failed in {', '.join(failed)}")
+        if not_run:
+            parts.append(f"not run in {', '.join(not_run)}")
+        return "; ".join(parts)
 
 
-def groups_of(rows: Iterable[tuple[str, str | None]]) -> dict[str, Group]:
-    """``(task_id, state)`` rows grouped by task group (the part of the id before the first dot)."""
-    out: dict[str, Group] = {}
+def stages_of(rows: Iterable[tuple[str, str | None]]) -> dict[str, Stage]:
+    """``(task_id, state)`` rows by stage: ``group.task`` counts for stage ``task`` and group ``group``."""
+    out: dict[str, Stage] = {}
     for task_id, state in rows:
-        name = task_id.split(".", 1)[0]
-        out.setdefault(name, Group(name)).states[task_id] = state
+        group, _, task = task_id.rpartition(".")
+        out.setdefault(task, Stage(task)).states[group] = state
     return out
 
 
 def read_states(db: str, dag_id: str) -> list[tuple[str, str | None]]:
     """``(task_id, state)`` of the newest run of ``dag_id``; [] when there is none yet (or the DB is busy)."""
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as conn:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)) as conn:
             run = conn.execute(
                 "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
             ).fetchone()
@@ -87,7 +92,7 @@ def alive(pid: int | None) -> bool:
 
 
 class Reporter:
-    """Prints each group once, when it has finished, numbered among the groups."""
+    """Prints each stage once, when it has finished everywhere, numbered among the stages."""
 
     def __init__(self, out: TextIO | None = None, started: float | None = None) -> None:
         self.out = out or sys.stdout
@@ -99,13 +104,13 @@ class Reporter:
         return f"[{seconds // 60:3d}:{seconds % 60:02d}]"
 
     def update(self, rows: Sequence[tuple[str, str | None]]) -> list[str]:
-        groups = groups_of(rows)
+        stages = stages_of(rows)
         lines = []
-        for name, group in groups.items():
-            if name in self.shown or not group.finished:
+        for name, stage in stages.items():
+            if name in self.shown or not stage.finished:
                 continue
             self.shown.add(name)
-            lines.append(f"  {self.clock()} {len(self.shown):2d}/{len(groups)}  {name:<26} {group.summary()}")
+            lines.append(f"  {self.clock()} {len(self.shown):2d}/{len(stages)}  {name:<24} {stage.summary()}")
         for line in lines:
             print(line, file=self.out, flush=True)
         return lines

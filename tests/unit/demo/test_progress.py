@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 
-from airflow_chaos.demo.progress import Group, Reporter, alive, groups_of, read_states
+from airflow_chaos.demo.progress import Reporter, Stage, alive, read_states, stages_of
 
 
 def _db(path, runs):
@@ -26,34 +26,37 @@ def _db(path, runs):
     conn.close()
 
 
-def test_a_group_says_where_it_stopped():
-    assert Group("a", {"a.x": "success", "a.y": "success"}).summary() == "all 2 tasks succeeded"
-    stopped = Group("b", {"b.extract": "failed", "b.validate": "upstream_failed", "b.train": "upstream_failed"})
-    assert stopped.summary() == "stopped at extract (failed); 2 tasks did not run"
-    assert Group("assert_detected", {"assert_detected": "failed"}).summary() == "failed"
-    assert not Group("c", {"c.x": "success", "c.y": "running"}).finished
-    assert not Group("d").finished
+def test_a_stage_names_the_scenarios_where_it_failed_or_never_ran():
+    stage = Stage("validate", {"control": "success", "nulls": "failed", "api_500": "upstream_failed", "x": "success"})
+    assert stage.summary() == "2 succeeded; failed in nulls; not run in api_500"
+    assert Stage("train", {"control": "success"}).summary() == "1 succeeded"
+    assert Stage("assert_detected", {"": "failed"}).summary() == "failed"
+    assert not Stage("score", {"control": "success", "nulls": "running"}).finished
+    assert not Stage("empty").finished
 
 
-def test_each_group_is_reported_once_when_it_has_finished():
+def test_each_stage_is_reported_once_when_it_has_finished_everywhere():
     out = io.StringIO()
     reporter = Reporter(out)
     first = [
-        ("control.a", "success"),
-        ("control.b", "running"),
-        ("api_500.a", "failed"),
-        ("api_500.b", "upstream_failed"),
+        ("control.extract", "success"),
+        ("api_500.extract", "failed"),
+        ("control.train", "running"),
+        ("api_500.train", "upstream_failed"),
     ]
-    assert [line.split()[2:4] for line in reporter.update(first)] == [["1/2", "api_500"]]
+    (line,) = reporter.update(first)
+    assert line.split()[2:] == ["1/2", "extract", "1", "succeeded;", "failed", "in", "api_500"]
     assert reporter.update(first) == []
-    (line,) = reporter.update([("control.a", "success"), ("control.b", "success"), *first[2:]])
-    assert line.split()[2:] == ["2/2", "control", "all", "2", "tasks", "succeeded"]
+    (line,) = reporter.update([*first[:2], ("control.train", "success"), first[3]])
+    assert line.split()[2:] == ["2/2", "train", "1", "succeeded;", "not", "run", "in", "api_500"]
     assert out.getvalue().count("\n") == 2
 
 
-def test_groups_of_splits_on_the_first_dot():
-    groups = groups_of([("g.t", "success"), ("g.sub.t", None), ("top", "success")])
-    assert sorted(groups) == ["g", "top"] and sorted(groups["g"].states) == ["g.sub.t", "g.t"]
+def test_stages_of_splits_on_the_last_dot():
+    stages = stages_of([("g.t", "success"), ("h.t", None), ("top", "success"), ("g.sub.u", "failed")])
+    assert sorted(stages) == ["t", "top", "u"]
+    assert stages["t"].states == {"g": "success", "h": None} and stages["top"].states == {"": "success"}
+    assert stages["u"].states == {"g.sub": "failed"}
 
 
 def test_read_states_reads_the_newest_run_and_tolerates_a_missing_db(tmp_path):
