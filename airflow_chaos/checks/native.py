@@ -657,6 +657,31 @@ def _plan_between(ask: Ask) -> Runner:
     return ask.map_runner(lambda: _filtered_check(column, _between_mask(column, low, high, strict)))
 
 
+def _numbers(values: list[Any], column: Column) -> pa.Array:
+    """Numbers as ``Series.isin`` compares them with a numeric column.
+
+    A float column (an int column with nulls is one in pandas) or an unsigned one is compared with the
+    Python values exactly (pandas makes them objects); a signed int column with ints exactly, and with
+    any float among them as float64 (NumPy's common type, rounding big ints).
+    """
+    if any(isinstance(v, bool) for v in values):
+        raise NotNative("a value set with booleans on a numeric column")
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in numbers):
+        raise NotNative("a value set with integers beyond 64 bits")
+    if column.floats:  # + 0.0 makes -0.0 equal 0.0, as pandas hashes them; an int matches only its exact float
+        exact = [float(v) + 0.0 for v in numbers if isinstance(v, float) or int(float(v)) == v]
+        return pa.array(exact, pa.float64())
+    if pa.types.is_unsigned_integer(column.array.type):
+        if column.array.type == pa.uint64():
+            raise NotNative("a value set on a uint64 column")
+        whole = [int(v) for v in numbers if isinstance(v, int) or (math.isfinite(v) and v.is_integer())]
+        return pa.array(whole, pa.int64())
+    if all(isinstance(v, int) for v in numbers):
+        return pa.array(numbers, pa.int64())
+    return pa.array([float(v) + 0.0 for v in numbers], pa.float64())
+
+
 def _set_array(values: list[Any], column: Column) -> pa.Array:
     """The value set as an Arrow array comparable with the column, as ``Series.isin`` compares."""
     if column.kind in ("string", "category"):
@@ -665,13 +690,7 @@ def _set_array(values: list[Any], column: Column) -> pa.Array:
         if not all(isinstance(v, bool) for v in values):
             raise NotNative("a value set mixing booleans with other values on a boolean column")
         return pa.array(values, pa.bool_())
-    if any(isinstance(v, bool) for v in values):
-        raise NotNative("a value set with booleans on a numeric column")
-    numbers = [v for v in values if isinstance(v, (int, float))]
-    small = all(isinstance(v, int) and -(2**63) <= v < 2**63 for v in numbers)
-    if column.kind == "int" and not column.floats and column.array.type != pa.uint64() and small:
-        return pa.array(numbers, pa.int64())
-    return pa.array([float(v) + 0.0 for v in numbers], pa.float64())  # + 0.0: -0.0 is 0.0, as pandas hashes it
+    return _numbers(values, column)
 
 
 def _in_set_mask(column: Column, values: pa.Array) -> pa.ChunkedArray:
@@ -913,9 +932,9 @@ def _plan_type(ask: Ask) -> Runner:
     column.needs("string", "null", what=ask.kind)  # every value is a str: one verdict for all rows
     assert names is not None
     types = tuple(t for n in names for t in _comp_types(n, False, False) if isinstance(t, type))
-    if not types and type_list:
-        raise NotNative(f"no recognised type in {names!r}")
-    matches = issubclass(str, types) if types else False
+    if not types:  # GE's per-value check raises on names it cannot resolve
+        return _error(f"Unrecognized numpy/python type: {', '.join(names)}")
+    matches = issubclass(str, types)
     return ask.map_runner(lambda: _filtered_check(column, None if matches else pc.is_null(column.array)))
 
 
