@@ -6,8 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 AIRFLOW_HOME_DIR := $(CURDIR)/.airflow
 DEMO_DAGS := $(CURDIR)/example_dags
-DEMO_REPORT := reports/quickstart.json
+QUICKSTART_REPORT := reports/quickstart.json
+DEMO_REPORT := reports/resilience_suite.json
+DEMO_HTML := reports/resilience_suite.html
 DEMO_LOG = $(AIRFLOW_HOME_DIR)/dags-test.log
+# The demo orders API (python -m airflow_chaos.demo.api) and where the suite's pipelines keep their state.
+DEMO_API_PORT := 8765
+DEMO_STATE = $(AIRFLOW_HOME_DIR)/chaos-demo
+DEMO_REPORTS_DIR := $(CURDIR)/reports
 # The demo's run is the one `airflow dags test` makes at this logical date; the report names it.
 DEMO_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%S+00:00)
 DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
@@ -16,8 +22,12 @@ DEMO_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 	AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(AIRFLOW_HOME_DIR)/airflow.db \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
 	AIRFLOW__CHAOS__ENABLED=True
+SUITE_ENV = $(DEMO_ENV) \
+	AIRFLOW__CHAOS__REPORTS_DIR=$(DEMO_REPORTS_DIR) \
+	AIRFLOW_CHAOS_DEMO_API=http://127.0.0.1:$(DEMO_API_PORT) \
+	AIRFLOW_CHAOS_DEMO_DIR=$(DEMO_STATE)
 
-.PHONY: install demo test lint bench mutate clean e2e
+.PHONY: install demo quickstart test lint bench mutate clean e2e
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -26,18 +36,46 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
-# make demo: every injected fault caught -> exit 0. Otherwise its last step fails with 1 (a fault went
-# SILENT or hit INJECTION_ERROR: the pipeline missed it) or 2 (the demo itself broke: its log is shown),
-# which make reports as "Error 1" / "Error 2" before exiting 2. The table is printed either way.
+# make demo and make quickstart: every injected fault caught -> exit 0. Otherwise the last step fails
+# with 1 (a fault went SILENT or hit INJECTION_ERROR: the pipeline missed it) or 2 (the demo itself
+# broke: its log is shown), which make reports as "Error 1" / "Error 2" before exiting 2. The verdict
+# table is printed either way.
+#
+# make demo: the resilience suite (example_dags/resilience_suite.py: the ML pipeline under 22 fault
+# scenarios and the control) against the demo orders API, which is started in the background and
+# stopped when the recipe ends, however it ends. One line per scenario as it finishes, then the
+# verdict table and the HTML scorecard's path.
 demo: install
-	@mkdir -p $(AIRFLOW_HOME_DIR) $(dir $(DEMO_REPORT)) && rm -f $(DEMO_REPORT)
+	@mkdir -p $(AIRFLOW_HOME_DIR) $(dir $(DEMO_REPORT)) && rm -f $(DEMO_REPORT) $(DEMO_HTML)
+	@echo "== airflow db migrate (SQLite under $(AIRFLOW_HOME_DIR))"
+	@$(DEMO_ENV) $(BIN)/airflow db migrate > $(AIRFLOW_HOME_DIR)/migrate.log 2>&1 \
+		|| { tail -20 $(AIRFLOW_HOME_DIR)/migrate.log; exit 2; }
+	@started=$$(date +%s); pids=""; \
+	trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	echo "== demo orders API on http://127.0.0.1:$(DEMO_API_PORT) (log in $(AIRFLOW_HOME_DIR)/demo-api.log)"; \
+	$(BIN)/python -m airflow_chaos.demo.api --port $(DEMO_API_PORT) > $(AIRFLOW_HOME_DIR)/demo-api.log 2>&1 & pids=$$!; \
+	$(BIN)/python -m airflow_chaos.demo.api --check --port $(DEMO_API_PORT) \
+		|| { sed 's/^/  api: /' $(AIRFLOW_HOME_DIR)/demo-api.log; exit 2; }; \
+	echo "== airflow dags test resilience_suite $(DEMO_DATE): 22 scenarios and the control (log in $(DEMO_LOG))"; \
+	$(SUITE_ENV) $(BIN)/airflow dags test resilience_suite $(DEMO_DATE) > $(DEMO_LOG) 2>&1 & run=$$!; pids="$$pids $$run"; \
+	$(BIN)/python -m airflow_chaos.demo.progress --db $(AIRFLOW_HOME_DIR)/airflow.db --dag resilience_suite --pid $$run; \
+	wait $$run; echo "== done in $$(( $$(date +%s) - started )) s"; \
+	$(SUITE_ENV) $(BIN)/airflow-chaos report resilience_suite --logical-date $(DEMO_DATE) --output $(DEMO_REPORT) --exit-code; \
+	rc=$$?; [ $$rc -ne 2 ] || { tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit 2; }; \
+	$(SUITE_ENV) $(BIN)/airflow-chaos report resilience_suite --logical-date $(DEMO_DATE) --format html \
+		--output $(DEMO_HTML) > /dev/null && echo "HTML scorecard: $(CURDIR)/$(DEMO_HTML)"; \
+	exit $$rc
+
+# make quickstart: the five-minute example (example_dags/quickstart.py) through `airflow dags test`.
+quickstart: install
+	@mkdir -p $(AIRFLOW_HOME_DIR) $(dir $(QUICKSTART_REPORT)) && rm -f $(QUICKSTART_REPORT)
 	@echo "== airflow db migrate (SQLite under $(AIRFLOW_HOME_DIR))"
 	@$(DEMO_ENV) $(BIN)/airflow db migrate > $(AIRFLOW_HOME_DIR)/migrate.log 2>&1 \
 		|| { tail -20 $(AIRFLOW_HOME_DIR)/migrate.log; exit 2; }
 	@echo "== airflow dags test chaos_quickstart $(DEMO_DATE) (chaos enabled; log in $(DEMO_LOG))"
 	@$(DEMO_ENV) $(BIN)/airflow dags test chaos_quickstart $(DEMO_DATE) > $(DEMO_LOG) 2>&1 || true
 	@$(DEMO_ENV) $(BIN)/airflow-chaos report chaos_quickstart --logical-date $(DEMO_DATE) \
-		--output $(DEMO_REPORT) --exit-code || { rc=$$?; [ $$rc -ne 2 ] || tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit $$rc; }
+		--output $(QUICKSTART_REPORT) --exit-code || { rc=$$?; [ $$rc -ne 2 ] || tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit $$rc; }
 
 # Debian's headless Chromium and its driver: the HTML scorecard test opens the page in them (Selenium).
 # Idempotent: nothing happens when both are installed; otherwise apt-get (as root, or through sudo).

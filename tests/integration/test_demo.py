@@ -8,8 +8,9 @@ what to add, writes the report of *this* run, and fails with the documented code
 step (`airflow-chaos report --exit-code`: 1, a fault went SILENT), which make reports as `Error 1`
 before exiting 2 as it does for any failed step.
 
-The `make demo` test runs the real Makefile (real `airflow db migrate`, `airflow dags test` and
-`airflow-chaos report` subprocesses, about 45 s) on a temporary Airflow home, DAG folder and report
+The quickstart moved to `make quickstart` (issue #12: `make demo` runs the resilience suite now), with
+the same exit codes. The `make quickstart` test runs the real Makefile (real `airflow db migrate`,
+`airflow dags test` and `airflow-chaos report` subprocesses, about 45 s) on a temporary Airflow home, DAG folder and report
 path given as make variables; `-o .venv/.installed` keeps make from re-syncing the venv the tests
 run in.
 """
@@ -59,9 +60,9 @@ def test_issue8_item9_make_demo_on_the_silent_variant_prints_the_verdict_and_wri
     report.parent.mkdir()
     report.write_text(json.dumps({"run_id": "an earlier run", "results": [{"verdict": "DETECTED"}]}))
 
-    variables = [f"AIRFLOW_HOME_DIR={home}", f"DEMO_DAGS={dags}", f"DEMO_REPORT={report}"]
+    variables = [f"AIRFLOW_HOME_DIR={home}", f"DEMO_DAGS={dags}", f"QUICKSTART_REPORT={report}"]
     out = subprocess.run(
-        [make, "--no-print-directory", "-o", ".venv/.installed", "demo", *variables],
+        [make, "--no-print-directory", "-o", ".venv/.installed", "quickstart", *variables],
         cwd=ROOT,
         env=_user_env(),
         capture_output=True,
@@ -71,7 +72,7 @@ def test_issue8_item9_make_demo_on_the_silent_variant_prints_the_verdict_and_wri
     )
 
     assert out.returncode == 2, out.stdout + out.stderr  # make's code for a failed step ...
-    assert "demo] Error 1" in out.stderr, out.stderr  # ... whose own code 1 means: a fault went SILENT
+    assert "quickstart] Error 1" in out.stderr, out.stderr  # ... whose own code 1 means: a fault went SILENT
     lines = out.stdout.splitlines()
     header = next(line for line in lines if line.startswith("chaos verdicts for chaos_quickstart / "))
     run_id = header.rsplit(" / ", 1)[1]

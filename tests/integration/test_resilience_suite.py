@@ -154,7 +154,7 @@ def test_a_mislabeled_batch_would_have_cost_the_model_accuracy(suite_run):
     assert control > 0.8
     (impact,) = scenarios["mislabeled_batch"]["impact"]
     assert impact["metric"] == "accuracy" and impact["control"] == pytest.approx(control)
-    assert impact["delta"] < -0.15, impact  # measured: the model trained on the flipped batch, on the same holdout
+    assert impact["delta"] < -0.1, impact  # measured: the model trained on the flipped batch, on the same holdout
     assert scenarios["rising_nulls"]["impact"] == []  # stopped at validation: no model, no metric
 
 
