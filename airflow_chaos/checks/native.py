@@ -50,11 +50,23 @@ What "GE's verdict" means here, found by running both engines side by side
   pandas dtype GE would see (an Arrow int column with nulls is float64 there, a bool column with
   nulls is object) with GE's own lookup of type names; on a text (object) column every value is a
   ``str``, so GE's per-value check passes or fails for all rows at once.
-* **Errors are failures.** Where GE's pandas code raises (comparing mismatched kinds, min above max)
-  the check fails with an ``error`` in ``observed``, as GE's does; the message is ours.
+* **Errors are failures.** Where GE's pandas code raises (comparing mismatched kinds, min above max,
+  a type name it cannot resolve) the check fails with an ``error`` in ``observed``, as GE's does; the
+  message is ours. Whether pandas raises can depend on the data: an ns or tz-aware timestamp column
+  refuses a mismatched bound even when it holds no value, other columns only when there is one.
+* **Ints as pandas holds them**: an Arrow int column with nulls is float64 in pandas, so its values
+  compare, hash and report as floats (``2**53 + 1`` equals ``2**53`` there); ints beyond ``2**53``
+  compared with a float bound are rounded to floats first, as NumPy does. In-set checks compare a float
+  (or unsigned) column with the Python values exactly, as ``Series.isin`` does.
+* **GE bug not copied**: GE 1.24 judges every quantile check on a column in a suite by the quantiles
+  of the first one (they share one metric); here each check gets its own.
 * **Row labels**: index lists carry the DataFrame's index labels (positions for an Arrow table, or
-  the ``RangeIndex`` recorded in its pandas metadata). A named index, a column named like an index
-  level or non-string column names go to GE.
+  the ``RangeIndex`` recorded in its pandas metadata). A named index, an index stored as a column or
+  non-string column names go to GE, as does a pair check of a column against itself (GE then reads a
+  two-column frame per row) or involving a nullable pandas column (``pd.NA`` compares as NA there).
+* **pandas columns** are read zero-copy where pandas allows: NumPy dtypes, tz-aware timestamps,
+  string categoricals, text object columns and the nullable ``Int*``/``boolean`` dtypes our null
+  faults produce; the aggregates of a DataFrame's column are its own pandas reductions.
 
 Anything else (other expectation types, ``row_condition``, suite parameters, extension or nested
 column types, object columns that are not text) is not evaluated natively: ``auto`` runs GE.
@@ -649,12 +661,28 @@ def _plan_between(ask: Ask) -> Runner:
     strict = (_flag(ask.kwargs, "strict_min"), _flag(ask.kwargs, "strict_max"))
     if low is None and high is None:
         raise NotNative("min_value and max_value cannot both be None")
+    if low is not None and high is not None:  # GE checks this first, whatever the column holds
+        try:
+            reversed_bounds = low > high  # type: ignore[operator]
+        except TypeError as exc:
+            return _error(str(exc))
+        if reversed_bounds:
+            return _error("min_value cannot be greater than max_value")
     problems = [p for p in (_comparable(b, column) for b in (low, high) if b is not None) if p]
-    if problems:
+    if problems and (_compared_as_a_whole(column) or len(column.array) > column.missing):
         return _error(problems[0])
-    if low is not None and high is not None and low > high:  # type: ignore[operator]
-        return _error("min_value cannot be greater than max_value")
+    if problems:  # nothing to compare: pandas never meets the mismatch
+        return ask.map_runner(lambda: _filtered_check(column, None))
     return ask.map_runner(lambda: _filtered_check(column, _between_mask(column, low, high, strict)))
+
+
+def _compared_as_a_whole(column: Column) -> bool:
+    """Whether GE compares the whole (null-free) column at once, where pandas refuses a mismatched bound even
+    with no values: ns or tz-aware timestamps. Other columns are compared value by value (or, for int64 and
+    float64, by NumPy, which only objects when there is a value)."""
+    if column.kind != "timestamp":
+        return False
+    return column.array.type.tz is not None or column.pandas_dtype == np.dtype("datetime64[ns]")
 
 
 def _numbers(values: list[Any], column: Column) -> pa.Array:
