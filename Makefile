@@ -43,8 +43,9 @@ install: $(VENV)/.installed
 #
 # make demo: the resilience suite (example_dags/resilience_suite.py: the ML pipeline under 22 fault
 # scenarios and the control) against the demo orders API, which is started in the background and
-# stopped when the recipe ends, however it ends. One line per scenario as it finishes, then the
-# verdict table and the HTML scorecard's path.
+# stopped when the recipe ends, however it ends. One line per pipeline stage as it finishes across the
+# scenarios, then the verdict table and the HTML scorecard's path. A control that failed its own
+# checks (every verdict INCONCLUSIVE) means the demo itself broke: exit 2.
 demo: install
 	@mkdir -p $(AIRFLOW_HOME_DIR) $(dir $(DEMO_REPORT)) && rm -f $(DEMO_REPORT) $(DEMO_HTML)
 	@echo "== airflow db migrate (SQLite under $(AIRFLOW_HOME_DIR))"
@@ -52,9 +53,13 @@ demo: install
 		|| { tail -20 $(AIRFLOW_HOME_DIR)/migrate.log; exit 2; }
 	@started=$$(date +%s); pids=""; \
 	trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	! $(BIN)/python -m airflow_chaos.demo.api --check --port $(DEMO_API_PORT) --timeout 0 2>/dev/null \
+		|| { echo "== port $(DEMO_API_PORT) already serves an API: stop it, or make demo DEMO_API_PORT=<free port>"; exit 2; }; \
 	echo "== demo orders API on http://127.0.0.1:$(DEMO_API_PORT) (log in $(AIRFLOW_HOME_DIR)/demo-api.log)"; \
 	$(BIN)/python -m airflow_chaos.demo.api --port $(DEMO_API_PORT) > $(AIRFLOW_HOME_DIR)/demo-api.log 2>&1 & pids=$$!; \
-	$(BIN)/python -m airflow_chaos.demo.api --check --port $(DEMO_API_PORT) \
+	for i in $$(seq 150); do grep -q '^demo orders API on ' $(AIRFLOW_HOME_DIR)/demo-api.log && break; \
+		kill -0 $$pids 2>/dev/null || break; sleep 0.2; done; \
+	grep -q '^demo orders API on ' $(AIRFLOW_HOME_DIR)/demo-api.log \
 		|| { sed 's/^/  api: /' $(AIRFLOW_HOME_DIR)/demo-api.log; exit 2; }; \
 	echo "== airflow dags test resilience_suite $(DEMO_DATE): 22 scenarios and the control (log in $(DEMO_LOG))"; \
 	$(SUITE_ENV) $(BIN)/airflow dags test resilience_suite $(DEMO_DATE) > $(DEMO_LOG) 2>&1 & run=$$!; pids="$$pids $$run"; \
@@ -63,7 +68,9 @@ demo: install
 	$(SUITE_ENV) $(BIN)/airflow-chaos report resilience_suite --logical-date $(DEMO_DATE) --output $(DEMO_REPORT) --exit-code; \
 	rc=$$?; [ $$rc -ne 2 ] || { tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit 2; }; \
 	$(SUITE_ENV) $(BIN)/airflow-chaos report resilience_suite --logical-date $(DEMO_DATE) --format html \
-		--output $(DEMO_HTML) > /dev/null && echo "HTML scorecard: $(CURDIR)/$(DEMO_HTML)"; \
+		--output $(DEMO_HTML) > /dev/null && echo "HTML scorecard: $(abspath $(DEMO_HTML))"; \
+	$(BIN)/python -c "import json, sys; sys.exit((json.load(open('$(DEMO_REPORT)')).get('control') or {}).get('passed') is False)" \
+		|| { echo "== the control failed its steady state: nothing is proven, the demo itself broke (log: $(DEMO_LOG))"; exit 2; }; \
 	exit $$rc
 
 # make quickstart: the five-minute example (example_dags/quickstart.py) through `airflow dags test`.
