@@ -226,7 +226,6 @@ class Stack:
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports["worker_logs"]),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports["trigger_logs"]),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
             # 2 shared cores: a worker's call to the Execution API may wait long for the api-server
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             "AIRFLOW__CHAOS__ENABLED": "true",
@@ -315,6 +314,10 @@ class Stack:
             self._step("airflow-init", self._migrate)
             self._step("services", self._start_services)
             self._step("healthy", self._wait_healthy)
+        except Exception as exc:
+            logs = self.diagnostics()  # before stop() deletes them
+            self.stop()
+            raise StackError(f"the stack did not start: {exc}\n{logs}") from exc
         except BaseException:
             self.stop()
             raise
