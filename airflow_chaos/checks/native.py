@@ -77,6 +77,7 @@ Pure: no Airflow imports and no ``great_expectations`` import (asserted by a tes
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import operator
 import re
@@ -97,6 +98,8 @@ from airflow_chaos.records import Detection
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 ENGINES: tuple[str, ...] = ex.ENGINES
 PARTIAL_COUNT = 20  # GE's partial_unexpected_count
@@ -1457,19 +1460,29 @@ def validate(
 ) -> list[Detection]:
     """Validate ``data`` with the chosen engine; one Detection per expectation, ``observed["engine"]`` says which ran.
 
-    :param engine: ``auto`` (native when every expectation is supported, else GE for the whole suite),
-        ``native`` (raise :class:`ChaosConfigError` naming what is not supported) or ``gx``.
+    :param engine: ``auto`` (native when every expectation is supported, else GE for the whole suite; a
+        failure inside the native engine is logged and GE validates instead), ``native`` (raise
+        :class:`ChaosConfigError` naming what is not supported) or ``gx``.
     """
     if engine not in ENGINES:
         raise ChaosConfigError(f"field 'engine': got {engine!r}; allowed: {', '.join(ENGINES)}")
     ex.check_result_format(result_format)
-    if engine != "gx":
+    options: dict[str, Any] = {"profile_from": profile_from, "result_format": result_format, "tolerances": tolerances}
+    if engine == "native":
         try:
-            planned = plan(expect, data, profile_from=profile_from, tolerances=tolerances)
-            return [detection_of(one, result_format) for one in planned]
+            return validate_native(data, expect, **options)
         except NotNative as exc:
-            if engine == "native":
-                raise ChaosConfigError(f"field 'engine': 'native' cannot evaluate this suite: {exc}") from exc
+            raise ChaosConfigError(f"field 'engine': 'native' cannot evaluate this suite: {exc}") from exc
+    if engine == "auto":
+        try:
+            return validate_native(data, expect, **options)
+        except NotNative as exc:
+            logger.info("validating with Great Expectations: %s", exc)
+        except ChaosConfigError:
+            raise
+        except (pa.ArrowException, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            name = type(exc).__name__
+            logger.warning("the native engine failed (%s: %s); validating with Great Expectations", name, exc)
     return ex.validate_frame(
         data, expect, profile_from=profile_from, result_format=result_format, tolerances=tolerances
     )

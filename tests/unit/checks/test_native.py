@@ -94,6 +94,26 @@ def test_auto_hands_the_whole_suite_to_gx_when_one_expectation_is_not_native(ord
     assert engines(detections) == {"gx"} and len(detections) == 7 and all(d.passed for d in detections)
 
 
+def test_auto_falls_back_to_gx_when_the_native_engine_itself_fails(orders, monkeypatch, caplog):
+    """A defect inside the native engine must not fail a validation GE can do: ``auto`` logs it and runs GE,
+    ``native`` raises it. Simulated (a planner replaced by one that raises), because the defects found so
+    far are fixed and a new one cannot be produced on demand."""
+
+    def defect(ask):
+        raise pa.ArrowInvalid("simulated defect in the native engine")
+
+    monkeypatch.setitem(native._PLANNERS, "expect_column_values_to_not_be_null", defect)
+    spec = {"type": "expect_column_values_to_not_be_null", "column": "qty"}
+    with caplog.at_level("WARNING", logger="airflow_chaos.checks.native"):
+        detections = native.validate(orders, spec)
+    assert engines(detections) == {"gx"} and detections[0].passed
+    assert "simulated defect in the native engine" in caplog.text and "validating with Great Expectations" in caplog.text
+    with pytest.raises(pa.ArrowInvalid, match="simulated defect"):
+        native.validate(orders, spec, engine="native")
+    with pytest.raises(ChaosConfigError, match="severity"):  # a configuration error is never swallowed
+        native.validate(orders, {**spec, "meta": {"severity": "fatal"}})
+
+
 def test_engine_native_refuses_what_it_cannot_evaluate_naming_it(orders):
     with pytest.raises(ChaosConfigError, match="field 'engine': 'native' cannot evaluate.*expect_column_values_to_be_increasing"):
         native.validate(orders, {"type": "expect_column_values_to_be_increasing", "column": "order_id"}, engine="native")
