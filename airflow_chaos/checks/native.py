@@ -1120,7 +1120,10 @@ def _plan_quantiles(ask: Ask) -> Runner:
 
     def run(fmt: str) -> Outcome:
         values = column.series().quantile(quantiles, interpolation=interpolation).tolist()
-        details = [_in_range(v, low, high) for v, (low, high) in zip(values, ranges, strict=False)]
+        try:
+            details = [_in_range(v, low, high) for v, (low, high) in zip(values, ranges, strict=False)]
+        except TypeError as exc:  # pd.NA quantiles of an all-missing nullable column: GE's comparison raises
+            return {"success": False, "result": {}, "error": str(exc)}
         result = {"observed_value": {"quantiles": original, "values": values}, "details": {"success_details": details}}
         return _aggregate_result({"success": bool(np.all(details)), "result": result}, fmt)
 
