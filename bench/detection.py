@@ -140,9 +140,15 @@ def report(rows: int, samples: dict[str, list[tuple[float, float]]]) -> tuple[fl
             f"  {best[name] / base:8.1f}x floor"
         )
     native_vs_floor = best["native, Arrow"] / base
-    gx_vs_native = min(best["GE via operator, Arrow"] / best["native, Arrow"], best["GE via operator, pandas"] / best["native, pandas"])
-    print(f"  native / floor (Arrow)        {native_vs_floor:6.2f}x   goal <= 2x   {'OK' if native_vs_floor <= 2 else 'OVER'}")
-    print(f"  GE / native (same input, min) {gx_vs_native:6.1f}x   goal >= 40x at 10M  {'OK' if gx_vs_native >= 40 else 'UNDER'}")
+    gx_vs_native = min(
+        best["GE via operator, Arrow"] / best["native, Arrow"], best["GE via operator, pandas"] / best["native, pandas"]
+    )
+    print(
+        f"  native / floor (Arrow)        {native_vs_floor:6.2f}x   goal <= 2x   {'OK' if native_vs_floor <= 2 else 'OVER'}"
+    )
+    print(
+        f"  GE / native (same input, min) {gx_vs_native:6.1f}x   goal >= 40x at 10M  {'OK' if gx_vs_native >= 40 else 'UNDER'}"
+    )
     return native_vs_floor, gx_vs_native
 
 

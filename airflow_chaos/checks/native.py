@@ -217,10 +217,6 @@ def _mostly(kwargs: Mapping[str, Any]) -> float:
     return float(value)
 
 
-def _is_time(value: Any) -> bool:
-    return isinstance(value, date)
-
-
 def _kind_of_bound(value: Any) -> str:
     if isinstance(value, datetime):
         return "naive" if value.tzinfo is None else "aware"
@@ -1189,7 +1185,10 @@ def _equal_count(observed: int, kwargs: Mapping[str, Any]) -> Runner:
 
 
 def _plan_row_count_between(ask: Ask) -> Runner:
-    low, high = _int_bound(ask.kwargs.get("min_value"), "min_value"), _int_bound(ask.kwargs.get("max_value"), "max_value")
+    low, high = (
+        _int_bound(ask.kwargs.get("min_value"), "min_value"),
+        _int_bound(ask.kwargs.get("max_value"), "max_value"),
+    )
     if low is not None and high is not None and low > high:
         raise NotNative("min_value must be less than or equal to max_value")
     strict = (_flag(ask.kwargs, "strict_min"), _flag(ask.kwargs, "strict_max"))
@@ -1385,7 +1384,9 @@ def _is_temporal(batch: Batch, name: Any) -> bool:
     return batch.column(name).kind == "timestamp"
 
 
-def plan(expect: Any, data: Any, *, profile_from: Any = None, tolerances: ex.ProfileTolerances | None = None) -> list[Planned]:
+def plan(
+    expect: Any, data: Any, *, profile_from: Any = None, tolerances: ex.ProfileTolerances | None = None
+) -> list[Planned]:
     """Every expectation of ``expect`` (and of the ``profile_from`` baseline) ready to run natively.
 
     Raises :class:`NotNative` naming the first expectation (or data property) the engine leaves to GE,
@@ -1405,10 +1406,6 @@ def plan(expect: Any, data: Any, *, profile_from: Any = None, tolerances: ex.Pro
     return planned
 
 
-def _check_name(kind: str, kwargs: Mapping[str, Any]) -> str:
-    return ex._check_name(kind, kwargs)
-
-
 def detection_of(one: Planned, result_format: str) -> Detection:
     """One Detection, shaped as :func:`~airflow_chaos.checks.expectations.detection_of` shapes GE's."""
     outcome = one.run(result_format)
@@ -1421,7 +1418,7 @@ def detection_of(one: Planned, result_format: str) -> Detection:
         observed["error"] = outcome["error"]
     observed["engine"] = "native"
     return Detection(
-        check=_check_name(one.kind, one.kwargs),
+        check=ex._check_name(one.kind, one.kwargs),
         signals=ex.signals_for(one.kind, one.meta, one.temporal),
         passed=bool(outcome["success"]),
         observed=observed,

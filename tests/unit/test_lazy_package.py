@@ -78,11 +78,7 @@ def test_unknown_names_are_attribute_errors():
 
 
 def test_the_registry_sees_every_kind_when_first_asked():
-    every = fresh(
-        "import airflow_chaos.faults as f\n"
-        "f.import_fault_modules()\n"
-        "print(len(f.Fault._registry))\n"
-    )
+    every = fresh("import airflow_chaos.faults as f\nf.import_fault_modules()\nprint(len(f.Fault._registry))\n")
     out = fresh(
         "from airflow_chaos.faults.base import Fault\n"  # only the base: no fault module imported yet
         "kinds = Fault.kinds()\n"

@@ -67,7 +67,28 @@ def test_a_fault_fails_its_check_natively(orders):
     not_null = by_check["expect_column_values_to_not_be_null:qty"]
     assert not not_null.passed and not_null.signals == ["completeness"]
     assert not_null.observed["unexpected_count"] == 100 and not_null.observed["unexpected_percent"] == 20.0
-    assert not_null.observed["partial_unexpected_index_list"] == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95]
+    assert not_null.observed["partial_unexpected_index_list"] == [
+        0,
+        5,
+        10,
+        15,
+        20,
+        25,
+        30,
+        35,
+        40,
+        45,
+        50,
+        55,
+        60,
+        65,
+        70,
+        75,
+        80,
+        85,
+        90,
+        95,
+    ]
     assert not by_check["expect_column_values_to_be_between:price"].passed
     assert not by_check["expect_column_mean_to_be_between:price"].passed
 
@@ -89,7 +110,10 @@ def test_nulls_injected_by_our_faults_are_caught_natively(orders):
 def test_auto_hands_the_whole_suite_to_gx_when_one_expectation_is_not_native(orders):
     unsupported = {"type": "expect_column_values_to_be_increasing", "column": "order_id"}
     assert "expect_column_values_to_be_increasing" not in native.SUPPORTED
-    assert native.native_reason([*CORE_SIX, unsupported], orders) == "expect_column_values_to_be_increasing is not evaluated natively"
+    assert (
+        native.native_reason([*CORE_SIX, unsupported], orders)
+        == "expect_column_values_to_be_increasing is not evaluated natively"
+    )
     detections = native.validate(orders, [*CORE_SIX, unsupported])
     assert engines(detections) == {"gx"} and len(detections) == 7 and all(d.passed for d in detections)
 
@@ -107,7 +131,9 @@ def test_auto_falls_back_to_gx_when_the_native_engine_itself_fails(orders, monke
     with caplog.at_level("WARNING", logger="airflow_chaos.checks.native"):
         detections = native.validate(orders, spec)
     assert engines(detections) == {"gx"} and detections[0].passed
-    assert "simulated defect in the native engine" in caplog.text and "validating with Great Expectations" in caplog.text
+    assert (
+        "simulated defect in the native engine" in caplog.text and "validating with Great Expectations" in caplog.text
+    )
     with pytest.raises(pa.ArrowInvalid, match="simulated defect"):
         native.validate(orders, spec, engine="native")
     with pytest.raises(ChaosConfigError, match="severity"):  # a configuration error is never swallowed
@@ -115,8 +141,12 @@ def test_auto_falls_back_to_gx_when_the_native_engine_itself_fails(orders, monke
 
 
 def test_engine_native_refuses_what_it_cannot_evaluate_naming_it(orders):
-    with pytest.raises(ChaosConfigError, match="field 'engine': 'native' cannot evaluate.*expect_column_values_to_be_increasing"):
-        native.validate(orders, {"type": "expect_column_values_to_be_increasing", "column": "order_id"}, engine="native")
+    with pytest.raises(
+        ChaosConfigError, match="field 'engine': 'native' cannot evaluate.*expect_column_values_to_be_increasing"
+    ):
+        native.validate(
+            orders, {"type": "expect_column_values_to_be_increasing", "column": "order_id"}, engine="native"
+        )
     with pytest.raises(ChaosConfigError, match="field 'engine': got 'fast'; allowed: auto, native, gx"):
         native.validate(orders, CORE_SIX, engine="fast")
 
@@ -143,7 +173,12 @@ def test_gx_objects_suites_and_suite_files_are_read_without_gx_running(orders, t
         detections = native.validate(orders, expect)
         assert [(d.check, d.passed) for d in detections] == wanted and engines(detections) == {"native"}
     (detection,) = native.validate(orders, expectation)
-    assert detection.passed and detection.observed["kwargs"] == {"column": "qty", "min_value": 1.0, "max_value": 5.0, "mostly": 0.9}
+    assert detection.passed and detection.observed["kwargs"] == {
+        "column": "qty",
+        "min_value": 1.0,
+        "max_value": 5.0,
+        "mostly": 0.9,
+    }
     assert expectation.id is None  # the user's object is not touched
 
 
@@ -162,9 +197,19 @@ def test_severity_signals_and_identical_expectations_as_in_gx(orders):
     detections = native.validate(
         orders,
         [
-            {"type": "expect_column_mean_to_be_between", "column": "price", "max_value": 1, "meta": {"severity": "warning"}},
+            {
+                "type": "expect_column_mean_to_be_between",
+                "column": "price",
+                "max_value": 1,
+                "meta": {"severity": "warning"},
+            },
             {"type": "expect_column_stdev_to_be_between", "column": "price", "max_value": 0.1, "severity": "info"},
-            {"type": "expect_column_values_to_be_between", "column": "qty", "min_value": 1, "meta": {"signals": ["distribution"]}},
+            {
+                "type": "expect_column_values_to_be_between",
+                "column": "qty",
+                "min_value": 1,
+                "meta": {"signals": ["distribution"]},
+            },
             {"type": "expect_column_values_to_not_be_null", "column": "qty"},
             {"type": "expect_column_values_to_not_be_null", "column": "qty", "mostly": 1},  # the same one
         ],
@@ -213,15 +258,47 @@ def test_a_profile_runs_natively(orders):
 @pytest.mark.parametrize(
     ("data", "spec", "reason"),
     [
-        (pd.DataFrame({"s": ["ä", "b"]}), {"type": "expect_column_values_to_match_regex", "column": "s", "regex": r"^\w$"}, "non-ASCII"),
-        (pd.DataFrame({"s": ["a", "b"]}), {"type": "expect_column_values_to_match_regex", "column": "s", "regex": r"(a)\1"}, "does not compile"),
-        (pd.DataFrame({"s": ["a", "b"]}), {"type": "expect_column_values_to_match_regex", "column": "s", "regex": "a{,2}"}, "read differently"),
+        (
+            pd.DataFrame({"s": ["ä", "b"]}),
+            {"type": "expect_column_values_to_match_regex", "column": "s", "regex": r"^\w$"},
+            "non-ASCII",
+        ),
+        (
+            pd.DataFrame({"s": ["a", "b"]}),
+            {"type": "expect_column_values_to_match_regex", "column": "s", "regex": r"(a)\1"},
+            "does not compile",
+        ),
+        (
+            pd.DataFrame({"s": ["a", "b"]}),
+            {"type": "expect_column_values_to_match_regex", "column": "s", "regex": "a{,2}"},
+            "read differently",
+        ),
         (pd.DataFrame({"o": [1, "a"]}), {"type": "expect_column_values_to_be_unique", "column": "o"}, "left to GE"),
-        (pd.DataFrame({"x": [1]}).set_index(pd.Index([7], name="id")), {"type": "expect_column_to_exist", "column": "x"}, "named index"),
-        (pd.DataFrame({"x": [1]}), {"type": "expect_column_values_to_be_between", "column": "x", "min_value": 0, "row_condition": "x>0"}, "row_condition"),
-        (pd.DataFrame({"x": [1]}), {"type": "expect_column_values_to_be_between", "column": "x", "min_value": {"$PARAMETER": "low"}}, "suite parameter"),
-        (pd.DataFrame({"x": [1]}), {"type": "expect_column_pair_values_a_to_be_greater_than_b", "column_A": "x", "column_B": "x"}, "itself"),
-        (pd.DataFrame({"t": pd.to_datetime(["2024-01-01"])}), {"type": "expect_column_values_to_be_in_set", "column": "t", "value_set": ["2024-01-01"]}, "left to GE"),
+        (
+            pd.DataFrame({"x": [1]}).set_index(pd.Index([7], name="id")),
+            {"type": "expect_column_to_exist", "column": "x"},
+            "named index",
+        ),
+        (
+            pd.DataFrame({"x": [1]}),
+            {"type": "expect_column_values_to_be_between", "column": "x", "min_value": 0, "row_condition": "x>0"},
+            "row_condition",
+        ),
+        (
+            pd.DataFrame({"x": [1]}),
+            {"type": "expect_column_values_to_be_between", "column": "x", "min_value": {"$PARAMETER": "low"}},
+            "suite parameter",
+        ),
+        (
+            pd.DataFrame({"x": [1]}),
+            {"type": "expect_column_pair_values_a_to_be_greater_than_b", "column_A": "x", "column_B": "x"},
+            "itself",
+        ),
+        (
+            pd.DataFrame({"t": pd.to_datetime(["2024-01-01"])}),
+            {"type": "expect_column_values_to_be_in_set", "column": "t", "value_set": ["2024-01-01"]},
+            "left to GE",
+        ),
     ],
 )
 def test_what_the_engine_leaves_to_gx_and_why(data, spec, reason):
@@ -230,7 +307,9 @@ def test_what_the_engine_leaves_to_gx_and_why(data, spec, reason):
 
 def test_an_arrow_table_from_pandas_reports_its_index_labels():
     frame = pd.DataFrame({"x": [1.0, None, 3.0]}, index=pd.RangeIndex(10, 16, 2))
-    (detection,) = native.validate(pa.Table.from_pandas(frame), {"type": "expect_column_values_to_not_be_null", "column": "x"})
+    (detection,) = native.validate(
+        pa.Table.from_pandas(frame), {"type": "expect_column_values_to_not_be_null", "column": "x"}
+    )
     assert detection.observed["partial_unexpected_index_list"] == [12]
     with_named_index = pa.Table.from_pandas(frame.rename_axis("id"))
     assert "index" in (native.native_reason({"type": "expect_column_to_exist", "column": "x"}, with_named_index) or "")

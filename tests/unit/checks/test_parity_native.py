@@ -100,7 +100,9 @@ def tables(draw: st.DrawFn) -> pa.Table:
         "f": _float_values(draw, rows),
         "i": _int_values(draw, rows),
         "s": pa.array(_nullable(draw, st.sampled_from(WORDS), rows, _rate(draw)), pa.string()),
-        "c": pa.array(_nullable(draw, st.sampled_from(["x", "y", "z"]), rows, _rate(draw)), pa.string()).dictionary_encode(),
+        "c": pa.array(
+            _nullable(draw, st.sampled_from(["x", "y", "z"]), rows, _rate(draw)), pa.string()
+        ).dictionary_encode(),
         "t": _time_values(draw, rows, aware=True),
         "n": _time_values(draw, rows, aware=False),
         "u": _time_values(draw, rows, aware=True),
@@ -205,7 +207,9 @@ def _quantiles(draw: st.DrawFn, table: pa.Table) -> dict[str, Any]:
         pair = sorted(draw(st.lists(st.sampled_from(present), min_size=2, max_size=2)))
         ranges.append([None if draw(st.integers(0, 5)) == 0 else v for v in pair])
     spec: dict[str, Any] = {"quantiles": quantiles, "value_ranges": ranges}
-    extra = {"allow_relative_error": draw(st.sampled_from(["linear", "lower", "midpoint"]))} if draw(st.booleans()) else {}
+    extra = (
+        {"allow_relative_error": draw(st.sampled_from(["linear", "lower", "midpoint"]))} if draw(st.booleans()) else {}
+    )
     return {"type": "expect_column_quantile_values_to_be_between", "column": column, "quantile_ranges": spec, **extra}
 
 
