@@ -71,9 +71,15 @@ def chaos_feature_store():
         df[df["event_timestamp"] >= now - timedelta(days=4)].to_parquet(root / "data" / "driver_stats.parquet")
         driver = Entity(name="driver", join_keys=["driver_id"], value_type=ValueType.INT64)
         source = FileSource(path=str(root / "data" / "driver_stats.parquet"), timestamp_field="event_timestamp")
-        schema = [Field(name="conv_rate", dtype=Float32), Field(name="acc_rate", dtype=Float32), Field(name="avg_daily_trips", dtype=Int64)]
+        schema = [
+            Field(name="conv_rate", dtype=Float32),
+            Field(name="acc_rate", dtype=Float32),
+            Field(name="avg_daily_trips", dtype=Int64),
+        ]
         store = FeatureStore(repo_path=str(root))
-        store.apply([driver, FeatureView(name=VIEW, entities=[driver], ttl=timedelta(days=1), schema=schema, source=source)])
+        store.apply(
+            [driver, FeatureView(name=VIEW, entities=[driver], ttl=timedelta(days=1), schema=schema, source=source)]
+        )
         store.materialize(now - timedelta(days=4), now - timedelta(days=2))
 
     @task

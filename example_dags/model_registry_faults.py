@@ -74,14 +74,23 @@ def chaos_model_registry():
         model = LogisticRegression().fit(features, train["churned"])
         mlflow.set_tracking_uri(TRACKING_URI)
         version = "0"
-        for _ in range(1 if client.search_model_versions(f"name = '{MODEL}'") else 2):  # the first run: a previous version too
+        for _ in range(
+            1 if client.search_model_versions(f"name = '{MODEL}'") else 2
+        ):  # the first run: a previous version too
             with mlflow.start_run(experiment_id=experiment.experiment_id):
                 info = mlflow.sklearn.log_model(
-                    model, name="model", signature=infer_signature(features, model.predict(features)), pip_requirements=["scikit-learn"]
+                    model,
+                    name="model",
+                    signature=infer_signature(features, model.predict(features)),
+                    pip_requirements=["scikit-learn"],
                 )
             registered = client.create_model_version(
-                MODEL, info.model_uri, run_id=info.run_id, model_id=info.model_id,
-                tags={"quality": "passed"}, description="logistic regression, 200 rows",
+                MODEL,
+                info.model_uri,
+                run_id=info.run_id,
+                model_id=info.model_id,
+                tags={"quality": "passed"},
+                description="logistic regression, 200 rows",
             )
             version = str(registered.version)
         for alias in ("champion", "challenger"):
@@ -96,16 +105,31 @@ def chaos_model_registry():
     registered = train_and_register()
 
     redeploy_old = InjectFaultOperator(
-        task_id="redeploy_old_version", faults=[faults.RepointAlias(model=MODEL, alias="champion", tracking_uri=TRACKING_URI)]
+        task_id="redeploy_old_version",
+        faults=[faults.RepointAlias(model=MODEL, alias="champion", tracking_uri=TRACKING_URI)],
     )
     check_registry = CheckModelRegistryOperator(
-        task_id="check_registry", model=MODEL, alias="champion", approval_tag="quality=passed", tracking_uri=TRACKING_URI
+        task_id="check_registry",
+        model=MODEL,
+        alias="champion",
+        approval_tag="quality=passed",
+        tracking_uri=TRACKING_URI,
     )
 
-    promote = chaos(promote_challenger(registered), faults.BrokenModel(model=MODEL, alias="challenger", tracking_uri=TRACKING_URI), seed=7)
+    promote = chaos(
+        promote_challenger(registered),
+        faults.BrokenModel(model=MODEL, alias="challenger", tracking_uri=TRACKING_URI),
+        seed=7,
+    )
     gate = CheckModelQualityOperator(
-        task_id="quality_gate", model=MODEL, alias="challenger", compare_to="champion", max_drop=0.02,
-        data=HOLDOUT, target="churned", tracking_uri=TRACKING_URI,
+        task_id="quality_gate",
+        model=MODEL,
+        alias="challenger",
+        compare_to="champion",
+        max_drop=0.02,
+        data=HOLDOUT,
+        target="churned",
+        tracking_uri=TRACKING_URI,
     )
     rollback = RollbackAliasOperator(
         task_id="rollback", model=MODEL, alias="challenger", approval_tag="quality=passed", tracking_uri=TRACKING_URI

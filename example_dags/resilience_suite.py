@@ -41,8 +41,11 @@ mislabeled_batch           half the training labels flipped                     
 slow_inference             the challenger answers 2 s slower per call                          nothing: SILENT
 =========================  ==================================================================  ===============
 
-``slow_inference`` is SILENT on purpose of honesty: no check of this pipeline bounds prediction
-latency (the README lists it under known gaps, with the check that would close it).
+``slow_inference`` is SILENT: no check of this pipeline bounds prediction latency. It is listed in
+``KNOWN_GAPS`` (and in the README, with the check that would close it) and stays SILENT in the table
+and the scorecards. The run fails on an INJECTION_ERROR, on INCONCLUSIVE (the control failed its own
+checks), and when the score drops below what the known gaps allow (``min_score``): a new miss turns the
+weekly run red, a known one does not every week.
 
 State lives under ``$AIRFLOW_CHAOS_DEMO_DIR`` (default ``$AIRFLOW_HOME/chaos-demo``):
 ``resilience_suite/<scenario>/`` per sandbox and one MLflow SQLite store beside them
@@ -123,6 +126,9 @@ SCENARIOS = {
     "slow_inference": on_registry("train", faults.BrokenModel, alias="challenger", mode="slow", latency=2.0),
 }
 
+#: Scenarios the pipeline cannot detect yet: SILENT, shown as such, allowed by the score threshold below.
+KNOWN_GAPS = {"slow_inference": "no check bounds prediction latency"}
+
 resilience_suite = chaos_matrix(
     pipeline,
     SCENARIOS,
@@ -132,6 +138,10 @@ resilience_suite = chaos_matrix(
     sandbox_root=BASE_DIR,
     seed=12,
     metrics=["accuracy"],
+    assertion={
+        "fail_on": ["INJECTION_ERROR", "INCONCLUSIVE"],
+        "min_score": (len(SCENARIOS) - len(KNOWN_GAPS)) / len(SCENARIOS),  # one fault per scenario
+    },
     params={"api_url": Param(API_URL, type="string", description="The orders API (python -m airflow_chaos.demo.api)")},
     tags=["example", "chaos", "resilience"],
     doc_md=__doc__,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 Phase = Literal["before", "around", "after", "instead"]
 
+
 def _short_repr(value: Any, limit: int = 120) -> str:
     """``repr(value)``, cut short: a message quotes what it got, not a whole payload."""
     text = repr(value)
@@ -338,7 +339,9 @@ def state_resource(name: str) -> StateResource:
 
 
 register_state_module("feast.", "airflow_chaos.faults.features")  # Feast online rows and registry views
-register_state_module("mlflow.", "airflow_chaos.faults.registry")  # MLflow aliases, version metadata, MLmodel files, versions
+register_state_module(
+    "mlflow.", "airflow_chaos.faults.registry"
+)  # MLflow aliases, version metadata, MLmodel files, versions
 
 
 ChunkPatch = Callable[[int, bytes], bytes]
@@ -353,7 +356,6 @@ class MutationJournal(Protocol):
     def patch(self, path: Any, plan: Callable[[int], ChunkPatch], **labels: str | None) -> JournalEntry:
         """Like ``rewrite`` for in-place byte changes, streamed: ``plan(size)`` returns the chunk editor."""
         ...
-
 
     def move_aside(self, path: Any, **labels: str | None) -> JournalEntry: ...
 
@@ -419,7 +421,9 @@ class FaultContext:
 def journal_of(ctx: FaultContext, fault: Fault) -> MutationJournal:
     """The injection's journal; a fault never mutates state without one."""
     if ctx.journal is None:
-        raise ChaosInjectionError(f"{fault.kind}: mutating faults need a journal (FaultContext.journal) to stay restorable")
+        raise ChaosInjectionError(
+            f"{fault.kind}: mutating faults need a journal (FaultContext.journal) to stay restorable"
+        )
     return ctx.journal
 
 

@@ -183,6 +183,40 @@ def concurrent_seeded_runs(stack: Stack, api: AirflowApi) -> None:
     assert journal.pending(dag_id=dag_id) == []
 
 
+def concurrent_suites(stack: Stack, api: AirflowApi) -> None:
+    """Two experiment DAGs (``chaos_matrix``) with seeds 1 and 2 run at once: each one's journal entries
+    point only into its own sandboxes, its teardown restores its own entries only, every verdict is
+    DETECTED, and every sandbox ends holding the bytes its pipeline wrote."""
+    dags = ("e2e_suite_seed_1", "e2e_suite_seed_2")
+    api.wait_parsed(*dags)
+    for dag_id in dags:
+        api.unpause(dag_id)
+    runs = {dag_id: api.trigger(dag_id) for dag_id in dags}
+    states = {dag_id: api.wait_run(dag_id, run_id, timeout=900, stack=stack) for dag_id, run_id in runs.items()}
+    assert states == dict.fromkeys(dags, "success"), {d: api.task_states(d, r) for d, r in runs.items()}
+    spans = [api.get(f"/dags/{d}/dagRuns/{r}") for d, r in runs.items()]
+    starts, ends = [parse_time(s["start_date"]) for s in spans], [parse_time(s["end_date"]) for s in spans]
+    assert max(starts) < min(ends), f"the two experiments did not overlap: {starts} {ends}"
+
+    journal, root, seeds = Journal(stack.journal), stack.data / "sandboxes", {}
+    for dag_id, run_id in runs.items():
+        report = api.xcom(dag_id, run_id, "assert_detected", "chaos_report")
+        verdicts = {r["scenario"]: r["verdict"] for r in report["results"]}
+        assert verdicts == dict.fromkeys(("nulls", "dropped_column", "duplicates"), "DETECTED"), verdicts
+        seeds[dag_id] = sorted(r["seed"] for r in report["results"])
+        entries = journal.entries(dag_id=dag_id, run_id=run_id)
+        assert len(entries) == 3, entries
+        assert all(Path(e.path).is_relative_to(root / dag_id) for e in entries), [e.path for e in entries]
+        assert [journal.state_of(e.id) for e in entries] == ["restored"] * 3
+        restored = api.xcom(dag_id, run_id, "chaos_restore")
+        assert sorted(r["id"] for r in restored) == sorted(e.id for e in entries), "its own entries, no other's"
+        original = sha256(root / dag_id / "control" / "orders.csv")
+        for scenario in ("nulls", "dropped_column", "duplicates"):
+            assert sha256(root / dag_id / scenario / "orders.csv") == original, f"{dag_id}/{scenario} restored"
+    assert seeds[dags[0]] != seeds[dags[1]], seeds
+    assert journal.pending() == []
+
+
 # ---------------------------------------------------------------------- SIGKILL mid-injection
 def task_log(stack: Stack, dag_id: str, run_id: str, task_id: str) -> tuple[Path, str]:
     """The task's log file (in whichever AIRFLOW_HOME ran it) and its text."""

