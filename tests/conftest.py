@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="airflow-chaos-test-"))
@@ -45,3 +46,16 @@ def airflow_home() -> Path:
 @pytest.fixture(scope="session")
 def dags_folder() -> Path:
     return _DAGS
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """Put back the process environment a test changed, directly or through tasks ``dag.test()`` ran
+    in this process (an example DAG's task may set ``MLFLOW_HTTP_REQUEST_*`` for its own run, as a
+    worker process would): the next test sees the environment it would see alone. Changes made by
+    module and session fixtures (set up before this one) stay for their scope."""
+    before = dict(os.environ)
+    yield
+    if dict(os.environ) != before:
+        os.environ.clear()
+        os.environ.update(before)

@@ -47,11 +47,7 @@ EXAMPLE_SUITE: tuple[SuiteDag, ...] = (
             "build_features:shift_distribution": "DETECTED",
         },
     ),
-    SuiteDag(
-        "chaos_late_file",
-        {"wait_for_orders:hold_back_file": "DETECTED"},
-        lambda stack: {"drop_dir": str(stack.data / "late_file")},
-    ),
+    SuiteDag("chaos_late_file", {"wait_for_orders:hold_back_file": "DETECTED"}),  # AIRFLOW_CHAOS_DROP_ROOT
     SuiteDag(
         "chaos_feature_store",
         {"materialize:stale_features": "DETECTED", "corrupt_conv_rate:corrupt_features": "DETECTED"},

@@ -241,6 +241,7 @@ class Stack:
             "AIRFLOW_CHAOS_DEMO_API": self.demo_url,
             "AIRFLOW_CHAOS_DEMO_DIR": str(self.data / "chaos-demo"),
             "AIRFLOW_CHAOS_DEMO_MLFLOW": self.mlflow_url,
+            "AIRFLOW_CHAOS_DROP_ROOT": str(self.data / "late_file"),  # example_dags/late_file.py
             "CHAOS_E2E_DATA": str(self.data),
         }
         if self.executor == "celery":

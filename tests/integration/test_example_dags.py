@@ -4,6 +4,7 @@ chaos enabled, and its final state and verdicts are asserted."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,13 @@ def test_api_example_recovers_through_retries(dag_runner, chaos_on, httpserver):
     assert len(httpserver.log) == 1  # three 429s never left the worker; the fourth call reached the API
 
 
-def test_late_file_example_is_detected_and_restored(dag_runner, chaos_on, tmp_path):
-    drop = tmp_path / "drop"
+def test_late_file_example_is_detected_and_restored(dag_runner, chaos_on, tmp_path, monkeypatch):
+    """With the default settings (no ``[chaos] allowed_paths``): the example's path has a fixed root."""
+    monkeypatch.delenv("AIRFLOW__CHAOS__ALLOWED_PATHS", raising=False)
+    monkeypatch.setenv("AIRFLOW_CHAOS_DROP_ROOT", str(tmp_path / "drop"))
     path = dag_runner.copy(ROOT / "example_dags" / "late_file.py")
-    result = dag_runner.run(path, "chaos_late_file", run_conf={"drop_dir": str(drop)})
+    result = dag_runner.run(path, "chaos_late_file", logical_date=datetime(2026, 3, 4, tzinfo=timezone.utc))
+    drop = tmp_path / "drop" / "20260304"
     assert result.state == "success"
     assert result.verdicts() == {"wait_for_orders:hold_back_file": "DETECTED"}
     assert result.task_states["restore"] == "success"

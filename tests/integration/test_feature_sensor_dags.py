@@ -113,7 +113,9 @@ def test_feast_hook_reads_the_repo_from_a_connection(monkeypatch, repo):
 def test_provider_info_declares_the_feast_connection_form_without_wtforms():
     from airflow_chaos.get_provider_info import get_provider_info
 
-    (conn,) = get_provider_info()["connection-types"]
+    types = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
+    assert set(types) == {"feast", "mlflow"}
+    conn = types["feast"]
     assert conn["connection-type"] == "feast" and conn["hook-class-name"] == "airflow_chaos.hooks.feast.FeastHook"
     assert set(conn["conn-fields"]) == {"repo_path", "feature_store_yaml"}
     source = Path(__file__).resolve().parents[2].joinpath("airflow_chaos", "hooks", "feast.py").read_text()

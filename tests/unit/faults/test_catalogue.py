@@ -17,10 +17,15 @@ def _rows() -> dict[str, list[str]]:
     return rows
 
 
+def _package_kinds() -> dict[str, type[Fault]]:
+    """The kinds the package ships: other tests register their own kinds (``test_*``) on the same registry."""
+    return {k: cls for k, cls in Fault.kinds().items() if cls.__module__.startswith("airflow_chaos.")}
+
+
 def test_every_kind_has_one_row_with_every_field_its_signals_and_phase():
     rows = _rows()
-    assert set(rows) == set(Fault.kinds())
-    for kind, cls in Fault.kinds().items():
+    assert set(rows) == set(_package_kinds())
+    for kind, cls in _package_kinds().items():
         cells = rows[kind]
         assert cells[0] == f"`{cls.__name__}`"
         for name in cls.model_fields:
@@ -42,6 +47,18 @@ def test_value_label_writes_python_with_double_quoted_strings():
     assert value_label(["signature", "tags"]) == '["signature", "tags"]'
     assert value_label({"a": 1}) == '{"a": 1}'
     assert value_label(None) == "None" and value_label(False) == "False" and value_label(30.0) == "30.0"
+
+
+def test_a_kind_registered_outside_the_package_is_not_in_the_catalogue():
+    class LocalProbe(Fault):
+        kind = "test_catalogue_local_probe"
+        signals = ("schema",)
+
+    try:
+        assert "test_catalogue_local_probe" in Fault.kinds()
+        assert "test_catalogue_local_probe" not in _rows()
+    finally:
+        Fault._registry.pop("test_catalogue_local_probe", None)
 
 
 def test_type_label():

@@ -115,6 +115,8 @@ CATALOGUE: list[tuple[Fault, bool]] = [
     (faults.ShuffleRows(), True),
     (faults.BackdateTimestamps(column="t", by="2d"), False),
     (faults.OutOfOrderTimestamps(column="t", fraction=0.2), True),
+    (faults.FlipLabels(column="region", fraction=0.2), True),
+    (faults.FlipLabels(column="s", fraction=0.1, classes=["red", "green"]), True),
 ]
 IDS = [f.describe() for f, _ in CATALOGUE]
 
@@ -191,6 +193,7 @@ def test_signals_per_family() -> None:
         "shuffle_rows": ("ordering",),
         "out_of_order_timestamps": ("ordering",),
         "backdate_timestamps": ("freshness",),
+        "flip_labels": ("model.quality",),
     }
     for kind, signals in expected.items():
         assert Fault.kinds()[kind].signals == signals

@@ -54,8 +54,16 @@ def fault_ctx(journal):
 
 
 # ---------------------------------------------------------------------- CheckModelRegistryOperator
+def clear_mlflow_http_settings(monkeypatch):
+    """MLflow's own defaults: no ``MLFLOW_HTTP_REQUEST_*`` setting from the environment this test runs in."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("MLFLOW_HTTP_REQUEST_")]:
+        monkeypatch.delenv(name)
+
+
 def test_a_healthy_registry_passes_every_check(registry, monkeypatch):
-    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    clear_mlflow_http_settings(monkeypatch)
     op = check_registry(
         registry, approval_tag="quality=passed", expected_signature=EXPECTED, required_tags=["owner"],
         require_description=True, require_input_example=True, sample=reg.data(rows=20, seed=4), target="label",
@@ -91,6 +99,7 @@ def test_each_registry_fault_fails_its_check(registry, tmp_path):
 
 
 def test_an_outage_is_reported_in_seconds_and_the_other_checks_are_skipped(registry, monkeypatch):
+    clear_mlflow_http_settings(monkeypatch)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "7")  # the pipeline's own settings: MLflow's defaults
     op = check_registry(registry)
     with armed(faults.RegistryOutage(mode="timeout", seconds=60, tracking_uri=registry.tracking_uri)) as (ctx,):
