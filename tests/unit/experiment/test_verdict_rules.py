@@ -160,14 +160,21 @@ def test_report_counts_every_verdict_and_names_the_run():
     assert (report.dag_id, report.run_id, report.detections, report.injected) == ("d", "r", 1, 1)
     assert report.counts == {v.value: 0 for v in Verdict} | {"SILENT": 1, "SKIPPED": 1, "INJECTION_ERROR": 1}
     assert report.score == 0.0
-    assert report.table().splitlines()[-1] == "resilience score: 0% (1 injected, 1 SILENT, 1 SKIPPED, 1 INJECTION_ERROR)"
+    assert (
+        report.table().splitlines()[-1] == "resilience score: 0% (1 injected, 1 SILENT, 1 SKIPPED, 1 INJECTION_ERROR)"
+    )
 
 
 def test_the_table_labels_mapped_tasks_and_faults():
     report = build_report([inj(map_index=2)], [], {}, DOWN)
     row = report.table().splitlines()[2]
-    assert row == "transform[2]  drop_column(column='price')  schema   SILENT   the fault went in and every task went green"
-    assert build_report([], [], {}, {}).table().splitlines()[-1] == "resilience score: n/a (0 injected, nothing recorded)"
+    assert (
+        row
+        == "transform[2]  drop_column(column='price')  schema   SILENT   the fault went in and every task went green"
+    )
+    assert (
+        build_report([], [], {}, {}).table().splitlines()[-1] == "resilience score: n/a (0 injected, nothing recorded)"
+    )
 
 
 # ---------------------------------------------------------------------- exact texts and edge cases
@@ -200,7 +207,12 @@ def test_a_result_carries_the_injections_changes_and_identity():
     injection = inj(changes={"rows_affected": 3}, map_index=4)
     result = one(injection)
     assert result.changes == {"rows_affected": 3}
-    assert (result.injection_id, result.task_id, result.map_index, result.kind) == (injection.id, "transform", 4, "drop_column")
+    assert (result.injection_id, result.task_id, result.map_index, result.kind) == (
+        injection.id,
+        "transform",
+        4,
+        "drop_column",
+    )
     assert result.fault == injection.fault and result.signals == ["schema"]
 
 
@@ -219,7 +231,9 @@ def test_a_report_without_a_run_names_none():
     report = build_report([], [])
     assert (report.dag_id, report.run_id) == ("", "")
     assert report.to_json()["counts"] == {v.value: 0 for v in Verdict}
-    assert build_report([inj()], [], {}, DOWN).to_json()["results"][0]["verdict"] == "SILENT"  # JSON mode: plain strings
+    assert (
+        build_report([inj()], [], {}, DOWN).to_json()["results"][0]["verdict"] == "SILENT"
+    )  # JSON mode: plain strings
 
 
 def test_the_table_joins_evidence_and_labels_map_index_zero():
@@ -231,3 +245,153 @@ def test_the_table_joins_evidence_and_labels_map_index_zero():
 def test_report_json_holds_plain_strings():
     doc = build_report([inj()], [], {}, DOWN).to_json()
     assert type(doc["results"][0]["verdict"]) is str
+
+
+# ---------------------------------------------------------------------- quiet checks, timing, attribution
+def test_a_check_that_reported_a_failure_without_failing_its_task_is_named_in_the_silent_reason():
+    quiet = [
+        Detection(check=c, signals=["schema"], passed=True, reported_failure=True, task_id="validate")
+        for c in ("cols", "types")
+    ]
+    other_signal = Detection(
+        check="nulls", signals=["completeness"], passed=True, reported_failure=True, task_id="validate"
+    )
+    plain = Detection(check="rows", signals=["schema"], passed=True, task_id="validate")
+    result = one(inj(), [*quiet, other_signal, plain])
+    assert result.verdict is Verdict.SILENT
+    assert (
+        result.reason
+        == "validate:cols, validate:types reported a failed result without failing its task: nothing noticed"
+    )
+    assert result.silent_checks == ["validate:cols", "validate:types"], (
+        "only checks on a matching signal that said failed"
+    )
+
+
+def test_quiet_checks_are_listed_only_for_a_silent_verdict():
+    quiet = Detection(check="cols", signals=["schema"], passed=True, reported_failure=True, task_id="validate")
+    failed = Detection(check="types", signals=["schema"], passed=False, task_id="validate")
+    result = one(inj(), [quiet, failed])
+    assert result.verdict is Verdict.DETECTED and result.silent_checks == []
+    assert result.checks == ["validate:cols", "validate:types"] and result.detected_by == ["validate:types"]
+
+
+def test_time_to_detect_runs_from_the_injections_end_to_the_first_detection():
+    from datetime import datetime, timedelta, timezone
+
+    end = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    injection = inj(seed=77, finished_at=end)
+    dets = [
+        Detection(check=c, signals=["schema"], passed=False, task_id="validate", at=end + timedelta(seconds=s))
+        for c, s in (("late", 9.0), ("first", 0.5))
+    ]
+    result = one(injection, dets)
+    assert result.time_to_detect_s == 0.5 and result.seed == 77
+    early = Detection(check="c", signals=["schema"], passed=False, task_id="validate", at=end - timedelta(seconds=3))
+    assert one(injection, [early]).time_to_detect_s == 0.0, "a check that ran before the fault ended: no negative time"
+    assert one(injection).time_to_detect_s is None
+
+
+def test_a_detection_crediting_several_injections_marks_each_shared_with_the_others():
+    det = Detection(check="cols", signals=["schema"], passed=False, task_id="validate")
+    first, second, lone = inj(DropColumn(column="a")), inj(DropColumn(column="b")), inj(Delay(seconds=1))
+    results = decide_verdicts([lone, first, second], [det], {}, DOWN)
+    assert [r.verdict for r in results] == [Verdict.SILENT, Verdict.DETECTED, Verdict.DETECTED]
+    assert (results[0].shared, results[0].shared_with) == (False, [])
+    assert (results[1].shared, results[1].shared_with) == (True, [second.id])
+    assert (results[2].shared, results[2].shared_with) == (True, [first.id])
+
+
+def test_the_table_marks_shared_verdicts_and_joins_signals():
+    det = Detection(check="c", signals=["schema", "volume"], passed=False, task_id="validate")
+    report = build_report([inj(DropColumn(column="a")), inj(DropColumn(column="b"))], [det], {}, DOWN)
+    assert all("  DETECTED (shared)  validate:c [schema]" in row for row in report.table().splitlines()[2:4])
+    row = build_report([inj(HttpError(status=500))], [], {}, DOWN).table().splitlines()[2]
+    assert "  api,volume,completeness  SILENT  " in row
+
+
+# ---------------------------------------------------------------------- signal weights
+def test_signal_weights_parse_from_text_json_and_mappings():
+    from airflow_chaos.experiment.verdicts import parse_signal_weights
+
+    assert parse_signal_weights("schema=2, completeness = 1.5") == {"schema": 2.0, "completeness": 1.5}
+    assert parse_signal_weights('{"api": 0, "volume": "3"}') == {"api": 0.0, "volume": 3.0}
+    assert parse_signal_weights({"freshness": 1}) == {"freshness": 1.0}
+    for empty in (None, "", "   ", {}):
+        assert parse_signal_weights(empty) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nosuch=2", r"^signal_weights: unknown signal\(s\) \['nosuch'\]"),
+        ("schema=-1", r"^signal_weights: the weight of 'schema' must be a number >= 0, got '-1'$"),
+        ({"schema": True}, r"^signal_weights: the weight of 'schema' must be a number >= 0, got True$"),
+        ("schema", r"^signal_weights: expected 'signal=weight' pairs"),
+        (3, r"^signal_weights: expected a mapping of signal to weight, got int$"),
+    ],
+)
+def test_invalid_signal_weights_name_the_owner_and_the_problem(value, message):
+    from airflow_chaos.exceptions import ChaosConfigError
+    from airflow_chaos.experiment.verdicts import parse_signal_weights
+
+    with pytest.raises(ChaosConfigError, match=message):
+        parse_signal_weights(value)
+    with pytest.raises(ChaosConfigError, match=r"^report\.weights: "):
+        parse_signal_weights(value, "report.weights")
+
+
+def _results(*pairs):
+    """VerdictResults with the given (signals, verdict), as the rules would give them."""
+    from airflow_chaos.experiment.verdicts import VerdictResult
+
+    return [
+        VerdictResult(injection_id=str(i), task_id="t", kind="k", fault={}, signals=list(s), verdict=v, reason="")
+        for i, (s, v) in enumerate(pairs)
+    ]
+
+
+def test_a_weighted_score_counts_each_injection_by_its_heaviest_signal():
+    results = _results(
+        (["schema"], Verdict.DETECTED), (["api", "volume"], Verdict.SILENT), (["freshness"], Verdict.SILENT)
+    )
+    # schema 3, api/volume max(0.5, 2) = 2, freshness unweighted = 1: 3 caught of 6
+    assert score(results, {"schema": 3, "api": 0.5, "volume": 2})[0] == pytest.approx(3 / 6)
+    assert score(results)[0] == pytest.approx(1 / 3)
+    assert score(results, {"schema": 0, "api": 0, "volume": 0, "freshness": 0})[0] is None, "all weights 0: no score"
+    no_signal = _results(([], Verdict.DETECTED), (["api"], Verdict.SILENT))
+    assert score(no_signal, {"api": 3})[0] == pytest.approx(1 / 4), "an injection without signals weighs 1"
+    assert score(no_signal)[0] == pytest.approx(1 / 2)
+
+
+def test_a_report_with_weights_scores_weighted_and_keeps_the_unweighted_score():
+    from airflow_chaos.experiment.verdicts import summarize
+
+    results = _results((["schema"], Verdict.DETECTED), (["api"], Verdict.SILENT))
+    report = summarize(results, signal_weights={"schema": 3})
+    assert (report.score, report.unweighted_score) == (pytest.approx(3 / 4), pytest.approx(1 / 2))
+    assert report.signal_weights == {"schema": 3.0} and report.detections == 0
+    assert report.table().splitlines()[-1] == (
+        "resilience score: 75% weighted (50% unweighted) (2 injected, 1 DETECTED, 1 SILENT)"
+    )
+    plain = summarize(results, 4)
+    assert (plain.score, plain.unweighted_score, plain.signal_weights, plain.detections) == (0.5, 0.5, {}, 4)
+    assert plain.table().splitlines()[-1] == "resilience score: 50% (2 injected, 1 DETECTED, 1 SILENT)"
+
+
+def test_build_report_applies_the_signal_weights():
+    det = Detection(check="c", signals=["schema"], passed=False, task_id="validate")
+    report = build_report([inj(), inj(Delay(seconds=1))], [det], {}, DOWN, signal_weights={"freshness": 3})
+    assert [r.verdict for r in report.results] == [Verdict.DETECTED, Verdict.SILENT]
+    assert (report.score, report.unweighted_score) == (pytest.approx(1 / 4), pytest.approx(1 / 2))
+
+
+def test_the_table_ends_with_the_controls_steady_state():
+    from airflow_chaos.experiment.verdicts import SteadyState, summarize
+
+    held = summarize([], control=SteadyState(passed=True, checks=["v:a", "v:b"])).table().splitlines()
+    assert held[-1] == "control 'control': steady state held (2 check(s) passed unfaulted)"
+    failed = SteadyState(scenario="base", passed=False, failures=["v:a failed"])
+    assert summarize([], control=failed).table().splitlines()[-1] == (
+        "control 'base' FAILED its steady state (v:a failed): every verdict is INCONCLUSIVE"
+    )
