@@ -179,3 +179,15 @@ def test_the_same_seed_faults_the_same_requests():
 
     assert pattern(7) == pattern(7)
     assert pattern(7) != pattern(8)
+
+
+def test_a_rule_that_faulted_a_single_call_was_effective():
+    r = rule(first_n=1)
+    for _ in range(2):
+        hit = r.decide(GET)
+        if hit is not None:
+            r.count(hit)
+    summary = r.summary()
+    assert (summary["requests_seen"], summary["requests_faulted"]) == (2, 1)
+    assert summary["summary"] == "1 of 2 calls faulted (1 with http_503)"
+    assert summary["effective"] is True

@@ -149,6 +149,21 @@ def chaos_on(monkeypatch):
     monkeypatch.setattr(config, "kill_switch_on", lambda: False)
 
 
+@pytest.fixture(autouse=True)
+def no_long_sleep(monkeypatch):
+    """A delay these tests arm long is deferred or already served: sleeping it in the worker is a bug, failed at once."""
+    from airflow_chaos.faults import timing
+
+    sleep = timing._sleep
+
+    def guarded(seconds: float, ctx: FaultContext) -> None:
+        if seconds > 1:
+            pytest.fail(f"a {seconds} s delay was slept in the worker instead of deferred or skipped as served")
+        sleep(seconds, ctx)
+
+    monkeypatch.setattr(timing, "_sleep", guarded)
+
+
 class Work:
     """The user's task: counts its calls and returns a fresh copy of OUTPUT."""
 
