@@ -191,3 +191,11 @@ def test_a_rule_that_faulted_a_single_call_was_effective():
     assert (summary["requests_seen"], summary["requests_faulted"]) == (2, 1)
     assert summary["summary"] == "1 of 2 calls faulted (1 with http_503)"
     assert summary["effective"] is True
+
+
+def test_a_request_is_faulted_when_its_draw_is_below_the_rate_not_equal_to_it():
+    import math
+
+    fire, _ = rule()._draws()  # the first request's draws of a rule seeded 1
+    assert rule(rate=fire).decide(GET) is None, "P(fault) = rate: a draw equal to the rate is not faulted"
+    assert rule(rate=math.nextafter(fire, 1.0)).decide(GET) is not None

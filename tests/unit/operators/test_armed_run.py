@@ -998,3 +998,17 @@ def test_a_path_fault_resumed_within_its_directory_is_confined_and_applied(tmp_p
     run_armed(make_task(), Work(), ctx, ChaosArm.build([probe]), resumed=recorded)
     rec = ctx["ti"].store[("produce", "chaos_injections")][0]
     assert rec["status"] == "injected" and rec["changes"] == {"path": str(tmp_path / "drop" / "2026-01-01.csv")}
+
+
+def test_an_invalid_allowed_paths_after_a_deferral_is_an_error_of_the_path_fault_only(monkeypatch, tmp_path):
+    from airflow_chaos.operators.chaos import ChaosArm, run_armed
+
+    probe = PathProbe(path=str(tmp_path / "drop" / "{{ ds }}.csv"))
+    _, recorded = run(probe, Tag(name="a"), execute=Work())
+    monkeypatch.setenv("AIRFLOW__CHAOS__ALLOWED_PATHS", "relative/dir")  # became invalid while deferred
+    ctx, work = context(), Work()
+    result = run_armed(make_task(), work, ctx, ChaosArm.build([probe, Tag(name="a")]), resumed=recorded)
+    assert result == {**OUTPUT, "tags": ["a"]} and work.calls == 1
+    first, second = ctx["ti"].store[("produce", "chaos_injections")]
+    assert first["status"] == "error" and "allowed_paths" in first["error"] and "relative/dir" in first["error"]
+    assert second["status"] == "injected"
