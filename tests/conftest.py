@@ -61,7 +61,8 @@ def _restore_environment() -> Iterator[None]:
         os.environ.update(before)
 
 
-#: The longest test files (over a minute each on 2 cores), run first: under ``pytest -n 2 --dist loadfile``
+#: The longest test files (over a minute each on 2 cores), run first: under ``pytest -n 2 --dist loadfile
+#: --no-loadscope-reorder`` (make test; xdist would otherwise order files by their number of tests)
 #: each file goes whole to one worker, so a long file started last would leave the other worker idle.
 SLOW_FIRST = (
     "tests/integration/test_resilience_suite.py",
