@@ -5,7 +5,8 @@ seconds, past the sensor's arrival SLA. ``wait_for_orders`` records a failed ``f
 detection, so the verdict is DETECTED. ``restore`` (a teardown) puts back any file chaos still
 holds, verified by checksum, whatever happened in between.
 
-The drop folder is ``$AIRFLOW_CHAOS_DROP_ROOT/<ds_nodash>/`` (default root ``/tmp/airflow-chaos-drop``).
+The drop folder is ``$AIRFLOW_CHAOS_DROP_ROOT/<YYYYMMDD>/``, the day the run was due (``run_after``: a run
+triggered without a logical date has no ``ds``), default root ``/tmp/airflow-chaos-drop``.
 The path starts with a fixed directory on purpose: chaos keeps a rendered path inside its template's
 fixed directory (and ``[chaos] allowed_paths``), so ``{{ params.dir }}/orders.csv`` would be refused.
 """
@@ -22,7 +23,7 @@ from airflow_chaos.operators import AssertDetectedOperator, ChaosRestoreOperator
 from airflow_chaos.sensors import FileArrivalSensor
 
 DROP_ROOT = os.environ.get("AIRFLOW_CHAOS_DROP_ROOT", "/tmp/airflow-chaos-drop")
-ORDERS = DROP_ROOT + "/{{ ds_nodash }}/orders.csv"
+ORDERS = DROP_ROOT + "/{{ dag_run.run_after | ds_nodash }}/orders.csv"
 
 
 @dag(

@@ -46,7 +46,8 @@ def test_late_file_example_is_detected_and_restored(dag_runner, chaos_on, tmp_pa
     monkeypatch.setenv("AIRFLOW_CHAOS_DROP_ROOT", str(tmp_path / "drop"))
     path = dag_runner.copy(ROOT / "example_dags" / "late_file.py")
     result = dag_runner.run(path, "chaos_late_file", logical_date=datetime(2026, 3, 4, tzinfo=timezone.utc))
-    drop = tmp_path / "drop" / "20260304"
+    (drop,) = (tmp_path / "drop").iterdir()  # the day the run was due (run_after)
+    assert drop.name.isdigit() and len(drop.name) == 8
     assert result.state == "success"
     assert result.verdicts() == {"wait_for_orders:hold_back_file": "DETECTED"}
     assert result.task_states["restore"] == "success"
