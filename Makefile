@@ -45,7 +45,9 @@ install: $(VENV)/.installed
 # scenarios and the control) against the demo orders API, which is started in the background and
 # stopped when the recipe ends, however it ends. One line per pipeline stage as it finishes across the
 # scenarios, then the verdict table and the HTML scorecard's path. A control that failed its own
-# checks (every verdict INCONCLUSIVE) means the demo itself broke: exit 2.
+# checks (every verdict INCONCLUSIVE) means the demo itself broke: exit 2. Otherwise make demo exits
+# with the suite's own gate (its assert_detected task): 0 when every SILENT is one of the suite's
+# KNOWN_GAPS, 1 on a new miss.
 demo: install
 	@mkdir -p $(AIRFLOW_HOME_DIR) $(dir $(DEMO_REPORT)) && rm -f $(DEMO_REPORT) $(DEMO_HTML)
 	@echo "== airflow db migrate (SQLite under $(AIRFLOW_HOME_DIR))"
@@ -71,7 +73,11 @@ demo: install
 		--output $(DEMO_HTML) > /dev/null && echo "HTML scorecard: $(abspath $(DEMO_HTML))"; \
 	$(BIN)/python -c "import json, sys; sys.exit((json.load(open('$(DEMO_REPORT)')).get('control') or {}).get('passed') is False)" \
 		|| { echo "== the control failed its steady state: nothing is proven, the demo itself broke (log: $(DEMO_LOG))"; exit 2; }; \
-	exit $$rc
+	printf "== the suite's gate, "; \
+	$(BIN)/python -m airflow_chaos.demo.progress --db $(AIRFLOW_HOME_DIR)/airflow.db --dag resilience_suite --gate assert_detected; \
+	gate=$$?; [ $$gate -ne 2 ] || { tail -20 $(DEMO_LOG) | sed 's/^/  log: /'; exit 2; }; \
+	[ $$gate -ne 0 ] || [ $$rc -eq 0 ] || echo "== every SILENT above is a known gap (KNOWN_GAPS in example_dags/resilience_suite.py)"; \
+	exit $$gate
 
 # make quickstart: the five-minute example (example_dags/quickstart.py) through `airflow dags test`.
 quickstart: install

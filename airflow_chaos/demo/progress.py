@@ -126,13 +126,23 @@ def watch(db: str, dag_id: str, pid: int | None, interval: float = 2.0) -> int:
     return 0
 
 
+def gate(db: str, dag_id: str, task_id: str, out: TextIO | None = None) -> int:
+    """The exit code of the newest run's judge ``task_id``: 0 success, 1 any other state, 2 never ran."""
+    state = dict(read_states(db, dag_id)).get(task_id)
+    print(f"{task_id}: {state or 'never ran'}", file=out or sys.stdout)
+    return 2 if state is None else 0 if state == "success" else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airflow_chaos.demo.progress", description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="Airflow's SQLite metadata DB (airflow.db)")
     parser.add_argument("--dag", required=True, help="the DAG id")
     parser.add_argument("--pid", type=int, help="stop when this process (airflow dags test) has exited")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between reads (default 2)")
+    parser.add_argument("--gate", metavar="TASK", help="print TASK's state in the newest run and exit 0 (success), 1 or 2 (never ran)")
     args = parser.parse_args(argv)
+    if args.gate:
+        return gate(args.db, args.dag, args.gate)
     return watch(args.db, args.dag, args.pid, args.interval)
 
 

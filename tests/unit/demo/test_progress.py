@@ -77,3 +77,20 @@ def test_alive_follows_the_process():
         process.wait()
     assert not alive(process.pid)
     assert done.returncode == 0
+
+
+def test_gate_exits_with_the_state_of_the_suites_judge_in_the_newest_run(tmp_path, capsys):
+    """make demo exits with the suite's own gate: 0 when ``assert_detected`` succeeded (every SILENT a
+    known gap), 1 when it failed (a new miss), 2 when it never ran."""
+    from airflow_chaos.demo.progress import main
+
+    db = tmp_path / "airflow.db"
+    _db(db, [("old", [("assert_detected", "success")]), ("new", [("control.extract", "success"), ("assert_detected", "failed")])])
+    assert main(["--db", str(db), "--dag", "suite", "--gate", "assert_detected"]) == 1
+    assert "assert_detected: failed" in capsys.readouterr().out
+    _db(db2 := tmp_path / "ok.db", [("r", [("assert_detected", "success")])])
+    assert main(["--db", str(db2), "--dag", "suite", "--gate", "assert_detected"]) == 0
+    assert "assert_detected: success" in capsys.readouterr().out
+    _db(db3 := tmp_path / "none.db", [("r", [("control.extract", "upstream_failed")])])
+    assert main(["--db", str(db3), "--dag", "suite", "--gate", "assert_detected"]) == 2
+    assert "assert_detected: never ran" in capsys.readouterr().out
