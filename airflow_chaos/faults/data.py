@@ -489,7 +489,7 @@ class CorruptCategories(TableFault):
         column = handled_column(table, self.column, self, allow=DICTIONARY)
         strings = self._as_strings(column)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(strings), len(column))
         picked = strings.take(pa.array(positions))
         new = self._replacements(picked, strings, ctx)
         new_values = sorted(set(new.unique().to_pylist()))
@@ -1056,7 +1056,7 @@ class FlipLabels(TableFault):
             ctx.record(rows_affected=0)
             return table
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(arrow), len(column))  # the nulls of the Arrow copy: no second scan
         if not len(positions):  # nothing to relabel: the TableFault rule says why (no rows, all null, rounding)
             ctx.record(rows_affected=0)
             return table

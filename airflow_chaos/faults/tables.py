@@ -84,6 +84,7 @@ def set_column(value: Any, name: str, column: Any) -> Any:
     """A new table with column ``name`` replaced by ``column`` (same position, same name)."""
     if table_kind(value) == "arrow":
         return value.set_column(value.column_names.index(name), name, column)
+    import numpy as np
     import pandas as pd
 
     # pandas' own setitem copies the new column again and costs milliseconds per million rows;
@@ -92,7 +93,10 @@ def set_column(value: Any, name: str, column: Any) -> Any:
     if isinstance(column, pd.Series) and column.index is value.index:
         new = column  # its name does not matter: the column labels are restored below
     else:
-        new = pd.Series(column.array if isinstance(column, pd.Series) else column, index=value.index, copy=False)
+        data = column.array if isinstance(column, pd.Series) else column
+        if type(data) is pd.arrays.NumpyExtensionArray:  # exactly: StringArray subclasses it
+            data = np.asarray(data)  # its to_numpy(), which pd.Series calls, scans every value for missing ones
+        new = pd.Series(data, index=value.index, copy=False)
     parts = [new if k == position else value.iloc[:, k] for k in range(value.shape[1])]
     no_copy = {"copy": False} if int(pd.__version__.split(".", 1)[0]) < 3 else {}  # pandas 3: copy-on-write
     out = pd.concat(parts, axis=1, **no_copy)  # type: ignore[call-overload]
@@ -207,11 +211,18 @@ def _arrow_family(type_: Any) -> str | None:
 
 def _object_family(series: Any) -> str | None:
     import numpy as np
+    import pandas as pd
 
-    present = np.asarray(series.notna().to_numpy(), dtype=bool)
-    if not present.any():
+    values = series.to_numpy()
+    first, start, step = None, 0, 64
+    while start < len(values):  # look ahead in growing steps: the first value is nearly always non-null
+        present = ~np.asarray(pd.isna(values[start : start + step]), dtype=bool)
+        if present.any():
+            first = values[start + int(present.argmax())]
+            break
+        start, step = start + step, step * 8
+    if first is None:
         return None
-    first = series.iloc[int(present.argmax())]
     if isinstance(first, dict):
         return "struct"
     return "nested list" if isinstance(first, (list, tuple, set, np.ndarray)) else None
