@@ -551,6 +551,23 @@ class CorruptCategories(TableFault):
         return put_values(column, positions, new.to_numpy(zero_copy_only=False))
 
 
+def _factorized_strings(column: Any) -> tuple[Any, Positions] | None:
+    """A pandas ``object`` column holding only strings (and nulls): its distinct strings as an Arrow
+    array (first-seen order) and each row's code into it (-1: null); None for any other column."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    if table_kind_of_column(column) == "arrow" or not (
+        isinstance(column.dtype, np.dtype) and column.dtype.kind == "O"
+    ):
+        return None
+    codes, uniques = pd.factorize(column.to_numpy())
+    if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        return None  # mixed or non-string values: Arrow's own conversion decides their type
+    return pa.array(uniques, type=pa.string()), codes.astype(np.int64, copy=False)
+
+
 def table_kind_of_column(column: Any) -> Literal["arrow", "pandas"]:
     return "arrow" if type(column).__module__.startswith("pyarrow") else "pandas"
 
@@ -1047,8 +1064,14 @@ class FlipLabels(TableFault):
         import pyarrow.compute as pc
 
         column = handled_column(table, self.column, self)
-        arrow = as_arrow(column)
-        arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        factorized = _factorized_strings(column)
+        if factorized is None:
+            arrow = as_arrow(column)
+            arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+            valid = valid_rows(arrow)  # the nulls of the Arrow copy: no second scan
+        else:  # pandas strings: the distinct values and one code per row, not an Arrow copy of every row
+            arrow, codes = factorized
+            valid = None if codes.min(initial=0) >= 0 else np.flatnonzero(codes >= 0).astype(np.int64)
         classes = self._classes(arrow)
         ctx.record(columns=[self.column], classes=classes.to_pylist()[:20])
         if len(classes) < 2:
@@ -1056,11 +1079,14 @@ class FlipLabels(TableFault):
             ctx.record(rows_affected=0)
             return table
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_rows(arrow), len(column))  # the nulls of the Arrow copy: no second scan
+        positions = sample_positions(ctx.rng, count, valid, len(column))
         if not len(positions):  # nothing to relabel: the TableFault rule says why (no rows, all null, rounding)
             ctx.record(rows_affected=0)
             return table
-        found = pc.index_in(arrow.take(pa.array(positions)), value_set=classes).to_numpy(zero_copy_only=False)
+        if factorized is None:
+            found = pc.index_in(arrow.take(pa.array(positions)), value_set=classes).to_numpy(zero_copy_only=False)
+        else:  # each distinct value looked up once
+            found = pc.index_in(arrow, value_set=classes).take(pa.array(codes[positions])).to_numpy(zero_copy_only=False)
         known = ~np.isnan(found.astype("float64"))
         others = ctx.rng.integers(0, len(classes) - 1, len(positions))
         index = np.where(known, (np.nan_to_num(found.astype("float64")).astype("int64") + 1 + others) % len(classes), others)
