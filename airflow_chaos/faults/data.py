@@ -493,7 +493,8 @@ class CorruptCategories(TableFault):
         picked = strings.take(pa.array(positions))
         new = self._replacements(picked, strings, ctx)
         new_values = sorted(set(new.unique().to_pylist()))
-        changed = count_differences(picked, new)
+        # typos are unseen categories, so each differs from the seen value it replaces
+        changed = len(positions) if self.values is None else count_differences(picked, new)
         if len(positions) and not changed:
             ctx.ineffective(f"no rows changed: {_rows(len(positions))} picked, each already holding its new value")
         ctx.record(
@@ -518,6 +519,7 @@ class CorruptCategories(TableFault):
         return strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
 
     def _replacements(self, picked: Any, seen: Any, ctx: FaultContext) -> Any:
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -525,9 +527,28 @@ class CorruptCategories(TableFault):
             return pa.array(self.values, type=pa.string()).take(
                 pa.array(ctx.rng.integers(0, len(self.values), len(picked)))
             )
-        swap_case = pa.array(ctx.rng.integers(0, 2, len(picked), dtype="uint8").astype(bool))
-        new = pc.if_else(swap_case, pc.utf8_swapcase(picked), pc.utf8_slice_codeunits(picked, 0, -1))
+        swap_case = ctx.rng.integers(0, 2, len(picked), dtype="uint8").astype(bool)
         known = pc.unique(seen)
+        if picked.null_count:  # never for picked rows (they hold values); kept for safety
+            new = pc.if_else(
+                pa.array(swap_case), pc.utf8_swapcase(picked), pc.utf8_slice_codeunits(picked, 0, -1)
+            )
+            return self._unseen(new, known)
+        # A typo depends only on the value and the kind of typo: make each (value, kind) pair's typo
+        # once, on the distinct values, and spread them to the picked rows with one take.
+        size = len(known)
+        pair = pc.index_in(picked, value_set=known).to_numpy(zero_copy_only=False).astype(np.int64)
+        pair += np.where(swap_case, 0, size)
+        used = np.flatnonzero(np.bincount(pair, minlength=2 * size))
+        slot = np.empty(2 * size, dtype=np.int64)
+        slot[used] = np.arange(len(used), dtype=np.int64)
+        typos = pa.concat_arrays([pc.utf8_swapcase(known), pc.utf8_slice_codeunits(known, 0, -1)])
+        return self._unseen(typos.take(pa.array(used)), known).take(pa.array(slot[pair]))
+
+    def _unseen(self, new: Any, known: Any) -> Any:
+        """``new`` with ``_`` appended to each value until none is in ``known``."""
+        import pyarrow.compute as pc
+
         for _ in range(64):
             collide = pc.is_in(new, value_set=known)
             if not pc.any(collide).as_py():
