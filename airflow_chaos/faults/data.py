@@ -841,7 +841,7 @@ def _cycle(ctx: FaultContext, count: int) -> Positions:
     """A seeded permutation of ``range(count)`` forming one cycle: every element moves (for count > 1)."""
     import numpy as np
 
-    order = ctx.rng.permutation(count).astype(np.int64)
+    order = ctx.rng.permutation(count).astype(np.int64, copy=False)
     perm = np.empty(count, dtype=np.int64)
     perm[order] = np.roll(order, -1)
     return perm
@@ -851,10 +851,24 @@ def _derange(ctx: FaultContext, count: int) -> Positions:
     """A seeded permutation of ``range(count)`` that is not the identity (for count > 1)."""
     import numpy as np
 
-    perm = ctx.rng.permutation(count).astype(np.int64)
-    if count > 1 and bool(np.all(perm == np.arange(count))):
+    perm = ctx.rng.permutation(count).astype(np.int64, copy=False)
+    if count > 1 and int(perm[0]) == 0 and bool(np.array_equal(perm, np.arange(count))):  # the identity
         perm = np.roll(perm, 1)
     return perm
+
+
+def _moved(order: Positions) -> int:
+    """How many ``i`` have ``order[i] != i``: in blocks, not against a full-size ``arange`` (a fresh array
+    of every row costs more than the comparison)."""
+    import numpy as np
+
+    block = 1 << 20
+    base = np.arange(min(block, len(order)), dtype=np.int64)
+    moved = 0
+    for start in range(0, len(order), block):
+        part = order[start : start + block]
+        moved += int(np.count_nonzero(part - start != base[: len(part)]))
+    return moved
 
 
 class ShuffleRows(TableFault):
@@ -867,16 +881,19 @@ class ShuffleRows(TableFault):
     signals = ("ordering",)
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import numpy as np
+
         from airflow_chaos.faults.tables import take_rows
 
         rows = num_rows(table)
-        order = _all_rows(rows)
         scope = _row_scope(ctx, None, rows)
         if scope is None:
             order = _derange(ctx, rows)
+            moved = _moved(order)
         else:
+            order = _all_rows(rows)
             order[scope] = scope[_derange(ctx, len(scope))]
-        moved = int((order != _all_rows(rows)).sum())
+            moved = int(np.count_nonzero(order[scope] != scope))  # rows outside the scope stay
         if (rows if scope is None else len(scope)) == 1:
             ctx.ineffective("no rows to corrupt: a single row cannot be reordered")
         ctx.record(rows_affected=moved, capped=scope is not None)
