@@ -777,38 +777,47 @@ class DropPartition(TableFault):
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         import numpy as np
+        import pyarrow.compute as pc
 
         from airflow_chaos.faults.tables import filter_rows, mask_of
 
-        matched = self._matches(as_arrow(handled_column(table, self.column, self, allow=DICTIONARY)))
+        equal, matched = self._matches(as_arrow(handled_column(table, self.column, self, allow=DICTIONARY)))
         rows = num_rows(table)
         limit = bounded_count(ctx.bounded_fraction(1.0), rows)
-        dropped = matched if len(matched) <= limit else sample_positions(ctx.rng, limit, matched, rows)
+        if matched <= limit:  # the whole partition goes: keep every other row (no positions needed)
+            dropped = matched
+            keep: Any = np.ones(rows, dtype=bool) if equal is None else pc.invert(equal)
+        else:
+            positions = np.flatnonzero(np.asarray(equal, dtype=bool))
+            dropped = limit
+            keep = np.logical_not(mask_of(sample_positions(ctx.rng, limit, positions, rows), rows))
         ctx.record(
-            rows_affected=len(dropped),
+            rows_affected=dropped,
             columns=[self.column],
-            rows_matched=len(matched),
+            rows_matched=matched,
             rows_before=rows,
-            rows_after=rows - len(dropped),
-            capped=len(dropped) < len(matched),
+            rows_after=rows - dropped,
+            capped=dropped < matched,
         )
-        return filter_rows(table, np.logical_not(mask_of(dropped, rows)))
+        if isinstance(keep, np.ndarray):
+            return filter_rows(table, keep)
+        return table.filter(keep) if table_kind(table) == "arrow" else filter_rows(table, np.asarray(keep, dtype=bool))
 
-    def _matches(self, column: Any) -> Positions:
-        import numpy as np
+    def _matches(self, column: Any) -> tuple[Any, int]:
+        """The rows equal to ``value`` (an Arrow boolean array without nulls; None when none can be) and their count."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if column.null_count == len(column):  # empty or all null: nothing to drop (not effective, SKIPPED)
             if not pa.types.is_null(column.type):
                 self._scalar(column.type)  # a value that can never match is still a config error
-            return np.empty(0, dtype=np.int64)
+            return None, 0
         scalar = self._scalar(column.type)
         equal = pc.fill_null(pc.equal(column, scalar), False)
-        matched = np.flatnonzero(np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)).astype(np.int64)
-        if not len(matched):
+        matched = int(pc.sum(equal).as_py() or 0)
+        if not matched:
             raise ChaosConfigError(f"{self.kind}: field 'value': no row has {self.column} == {self.value!r}")
-        return matched
+        return equal, matched
 
     def _scalar(self, type_: Any) -> Any:
         import pyarrow as pa
