@@ -852,7 +852,9 @@ def _cycle(ctx: FaultContext, count: int) -> Positions:
 
     order = ctx.rng.permutation(count).astype(np.int64, copy=False)
     perm = np.empty(count, dtype=np.int64)
-    perm[order] = np.roll(order, -1)
+    if count:  # perm[order] = np.roll(order, -1), without the rolled copy
+        perm[order[:-1]] = order[1:]
+        perm[order[-1]] = order[0]
     return perm
 
 
