@@ -489,11 +489,12 @@ class CorruptCategories(TableFault):
         column = handled_column(table, self.column, self, allow=DICTIONARY)
         strings = self._as_strings(column)
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        positions = sample_positions(ctx.rng, count, valid_rows(strings), len(column))
         picked = strings.take(pa.array(positions))
         new = self._replacements(picked, strings, ctx)
         new_values = sorted(set(new.unique().to_pylist()))
-        changed = count_differences(picked, new)
+        # typos are unseen categories, so each differs from the seen value it replaces
+        changed = len(positions) if self.values is None else count_differences(picked, new)
         if len(positions) and not changed:
             ctx.ineffective(f"no rows changed: {_rows(len(positions))} picked, each already holding its new value")
         ctx.record(
@@ -518,6 +519,7 @@ class CorruptCategories(TableFault):
         return strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
 
     def _replacements(self, picked: Any, seen: Any, ctx: FaultContext) -> Any:
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -525,9 +527,28 @@ class CorruptCategories(TableFault):
             return pa.array(self.values, type=pa.string()).take(
                 pa.array(ctx.rng.integers(0, len(self.values), len(picked)))
             )
-        swap_case = pa.array(ctx.rng.integers(0, 2, len(picked), dtype="uint8").astype(bool))
-        new = pc.if_else(swap_case, pc.utf8_swapcase(picked), pc.utf8_slice_codeunits(picked, 0, -1))
+        swap_case = ctx.rng.integers(0, 2, len(picked), dtype="uint8").astype(bool)
         known = pc.unique(seen)
+        if picked.null_count:  # never for picked rows (they hold values); kept for safety
+            new = pc.if_else(
+                pa.array(swap_case), pc.utf8_swapcase(picked), pc.utf8_slice_codeunits(picked, 0, -1)
+            )
+            return self._unseen(new, known)
+        # A typo depends only on the value and the kind of typo: make each (value, kind) pair's typo
+        # once, on the distinct values, and spread them to the picked rows with one take.
+        size = len(known)
+        pair = pc.index_in(picked, value_set=known).to_numpy(zero_copy_only=False).astype(np.int64)
+        pair += np.where(swap_case, 0, size)
+        used = np.flatnonzero(np.bincount(pair, minlength=2 * size))
+        slot = np.empty(2 * size, dtype=np.int64)
+        slot[used] = np.arange(len(used), dtype=np.int64)
+        typos = pa.concat_arrays([pc.utf8_swapcase(known), pc.utf8_slice_codeunits(known, 0, -1)])
+        return self._unseen(typos.take(pa.array(used)), known).take(pa.array(slot[pair]))
+
+    def _unseen(self, new: Any, known: Any) -> Any:
+        """``new`` with ``_`` appended to each value until none is in ``known``."""
+        import pyarrow.compute as pc
+
         for _ in range(64):
             collide = pc.is_in(new, value_set=known)
             if not pc.any(collide).as_py():
@@ -549,6 +570,23 @@ class CorruptCategories(TableFault):
             extra = [v for v in new_values if v not in set(column.cat.categories)]
             column = column.cat.add_categories(extra)
         return put_values(column, positions, new.to_numpy(zero_copy_only=False))
+
+
+def _factorized_strings(column: Any) -> tuple[Any, Positions] | None:
+    """A pandas ``object`` column holding only strings (and nulls): its distinct strings as an Arrow
+    array (first-seen order) and each row's code into it (-1: null); None for any other column."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    if table_kind_of_column(column) == "arrow" or not (
+        isinstance(column.dtype, np.dtype) and column.dtype.kind == "O"
+    ):
+        return None
+    codes, uniques = pd.factorize(column.to_numpy())
+    if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        return None  # mixed or non-string values: Arrow's own conversion decides their type
+    return pa.array(uniques, type=pa.string()), codes.astype(np.int64, copy=False)
 
 
 def table_kind_of_column(column: Any) -> Literal["arrow", "pandas"]:
@@ -739,38 +777,47 @@ class DropPartition(TableFault):
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
         import numpy as np
+        import pyarrow.compute as pc
 
         from airflow_chaos.faults.tables import filter_rows, mask_of
 
-        matched = self._matches(as_arrow(handled_column(table, self.column, self, allow=DICTIONARY)))
+        equal, matched = self._matches(as_arrow(handled_column(table, self.column, self, allow=DICTIONARY)))
         rows = num_rows(table)
         limit = bounded_count(ctx.bounded_fraction(1.0), rows)
-        dropped = matched if len(matched) <= limit else sample_positions(ctx.rng, limit, matched, rows)
+        if matched <= limit:  # the whole partition goes: keep every other row (no positions needed)
+            dropped = matched
+            keep: Any = np.ones(rows, dtype=bool) if equal is None else pc.invert(equal)
+        else:
+            positions = np.flatnonzero(np.asarray(equal, dtype=bool))
+            dropped = limit
+            keep = np.logical_not(mask_of(sample_positions(ctx.rng, limit, positions, rows), rows))
         ctx.record(
-            rows_affected=len(dropped),
+            rows_affected=dropped,
             columns=[self.column],
-            rows_matched=len(matched),
+            rows_matched=matched,
             rows_before=rows,
-            rows_after=rows - len(dropped),
-            capped=len(dropped) < len(matched),
+            rows_after=rows - dropped,
+            capped=dropped < matched,
         )
-        return filter_rows(table, np.logical_not(mask_of(dropped, rows)))
+        if isinstance(keep, np.ndarray):
+            return filter_rows(table, keep)
+        return table.filter(keep) if table_kind(table) == "arrow" else filter_rows(table, np.asarray(keep, dtype=bool))
 
-    def _matches(self, column: Any) -> Positions:
-        import numpy as np
+    def _matches(self, column: Any) -> tuple[Any, int]:
+        """The rows equal to ``value`` (an Arrow boolean array without nulls; None when none can be) and their count."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if column.null_count == len(column):  # empty or all null: nothing to drop (not effective, SKIPPED)
             if not pa.types.is_null(column.type):
                 self._scalar(column.type)  # a value that can never match is still a config error
-            return np.empty(0, dtype=np.int64)
+            return None, 0
         scalar = self._scalar(column.type)
         equal = pc.fill_null(pc.equal(column, scalar), False)
-        matched = np.flatnonzero(np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)).astype(np.int64)
-        if not len(matched):
+        matched = int(pc.sum(equal).as_py() or 0)
+        if not matched:
             raise ChaosConfigError(f"{self.kind}: field 'value': no row has {self.column} == {self.value!r}")
-        return matched
+        return equal, matched
 
     def _scalar(self, type_: Any) -> Any:
         import pyarrow as pa
@@ -803,9 +850,11 @@ def _cycle(ctx: FaultContext, count: int) -> Positions:
     """A seeded permutation of ``range(count)`` forming one cycle: every element moves (for count > 1)."""
     import numpy as np
 
-    order = ctx.rng.permutation(count).astype(np.int64)
+    order = ctx.rng.permutation(count).astype(np.int64, copy=False)
     perm = np.empty(count, dtype=np.int64)
-    perm[order] = np.roll(order, -1)
+    if count:  # perm[order] = np.roll(order, -1), without the rolled copy
+        perm[order[:-1]] = order[1:]
+        perm[order[-1]] = order[0]
     return perm
 
 
@@ -813,10 +862,24 @@ def _derange(ctx: FaultContext, count: int) -> Positions:
     """A seeded permutation of ``range(count)`` that is not the identity (for count > 1)."""
     import numpy as np
 
-    perm = ctx.rng.permutation(count).astype(np.int64)
-    if count > 1 and bool(np.all(perm == np.arange(count))):
+    perm = ctx.rng.permutation(count).astype(np.int64, copy=False)
+    if count > 1 and int(perm[0]) == 0 and bool(np.array_equal(perm, np.arange(count))):  # the identity
         perm = np.roll(perm, 1)
     return perm
+
+
+def _moved(order: Positions) -> int:
+    """How many ``i`` have ``order[i] != i``: in blocks, not against a full-size ``arange`` (a fresh array
+    of every row costs more than the comparison)."""
+    import numpy as np
+
+    block = 1 << 20
+    base = np.arange(min(block, len(order)), dtype=np.int64)
+    moved = 0
+    for start in range(0, len(order), block):
+        part = order[start : start + block]
+        moved += int(np.count_nonzero(part - start != base[: len(part)]))
+    return moved
 
 
 class ShuffleRows(TableFault):
@@ -829,16 +892,19 @@ class ShuffleRows(TableFault):
     signals = ("ordering",)
 
     def transform(self, table: Any, ctx: FaultContext) -> Any:
+        import numpy as np
+
         from airflow_chaos.faults.tables import take_rows
 
         rows = num_rows(table)
-        order = _all_rows(rows)
         scope = _row_scope(ctx, None, rows)
         if scope is None:
             order = _derange(ctx, rows)
+            moved = _moved(order)
         else:
+            order = _all_rows(rows)
             order[scope] = scope[_derange(ctx, len(scope))]
-        moved = int((order != _all_rows(rows)).sum())
+            moved = int(np.count_nonzero(order[scope] != scope))  # rows outside the scope stay
         if (rows if scope is None else len(scope)) == 1:
             ctx.ineffective("no rows to corrupt: a single row cannot be reordered")
         ctx.record(rows_affected=moved, capped=scope is not None)
@@ -1047,8 +1113,14 @@ class FlipLabels(TableFault):
         import pyarrow.compute as pc
 
         column = handled_column(table, self.column, self)
-        arrow = as_arrow(column)
-        arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        factorized = _factorized_strings(column)
+        if factorized is None:
+            arrow = as_arrow(column)
+            arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+            valid = valid_rows(arrow)  # the nulls of the Arrow copy: no second scan
+        else:  # pandas strings: the distinct values and one code per row, not an Arrow copy of every row
+            arrow, codes = factorized
+            valid = None if codes.min(initial=0) >= 0 else np.flatnonzero(codes >= 0).astype(np.int64)
         classes = self._classes(arrow)
         ctx.record(columns=[self.column], classes=classes.to_pylist()[:20])
         if len(classes) < 2:
@@ -1056,11 +1128,14 @@ class FlipLabels(TableFault):
             ctx.record(rows_affected=0)
             return table
         count = bounded_count(ctx.bounded_fraction(self.fraction), len(column))
-        positions = sample_positions(ctx.rng, count, valid_rows(column), len(column))
+        positions = sample_positions(ctx.rng, count, valid, len(column))
         if not len(positions):  # nothing to relabel: the TableFault rule says why (no rows, all null, rounding)
             ctx.record(rows_affected=0)
             return table
-        found = pc.index_in(arrow.take(pa.array(positions)), value_set=classes).to_numpy(zero_copy_only=False)
+        if factorized is None:
+            found = pc.index_in(arrow.take(pa.array(positions)), value_set=classes).to_numpy(zero_copy_only=False)
+        else:  # each distinct value looked up once
+            found = pc.index_in(arrow, value_set=classes).take(pa.array(codes[positions])).to_numpy(zero_copy_only=False)
         known = ~np.isnan(found.astype("float64"))
         others = ctx.rng.integers(0, len(classes) - 1, len(positions))
         index = np.where(known, (np.nan_to_num(found.astype("float64")).astype("int64") + 1 + others) % len(classes), others)
