@@ -49,5 +49,8 @@ def test_issue8_item11_readme_quickstart_in_full_is_the_file():
     )
 
 
-def test_issue8_item11_readme_leaves_the_make_test_duration_to_fill():
-    assert "<!-- make-test-duration -->" in README.read_text()
+def test_issue8_item11_readme_states_the_make_test_duration():
+    match = re.search(r"`make test` takes <!-- make-test-duration -->about ([\d.]+) minutes \(([\d,]+) tests in (\d+) s", README.read_text())
+    assert match, "README.md: state make test's measured duration after the make-test-duration marker"
+    minutes, seconds = float(match.group(1)), int(match.group(3))
+    assert abs(minutes * 60 - seconds) <= 30, "the minutes and the seconds stated disagree"
