@@ -43,8 +43,11 @@ def orders_api() -> Iterator[str]:
     server.server_close()
 
 
-def test_ml_pipeline_runs_green_registers_a_champion_and_scores_the_day(dag_runner, orders_api, tmp_path):
+def test_ml_pipeline_runs_green_registers_a_champion_and_scores_the_day(dag_runner, orders_api, tmp_path, monkeypatch):
     base = tmp_path / "ml"
+    workdir = tmp_path / "worker_cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # the pipeline's state stays under base_dir, never in the worker's directory
     started = time.perf_counter()
     result = dag_runner.run(
         dag_runner.copy(ROOT / "example_dags" / "ml_pipeline.py"),
@@ -71,6 +74,9 @@ def test_ml_pipeline_runs_green_registers_a_champion_and_scores_the_day(dag_runn
     assert str(result.xcom("promote")) == str(result.xcom("train")) == "2"
     champion = client.get_model_version_by_alias("order_returns", "champion")
     assert champion.tags["quality"] == "passed"
+    assert list(workdir.iterdir()) == [], "MLflow wrote into the worker's working directory (./mlruns)"
+    artifacts = client.get_experiment_by_name("ml_pipeline").artifact_location
+    assert artifacts.removeprefix("file://").startswith(str(base)), artifacts
     import mlflow
 
     mlflow.set_tracking_uri(uri)
