@@ -81,12 +81,33 @@ Rows = dict[str, "Row | None"]  # entity JSON -> row (None: no row online)
 
 
 # ====================================================================== reaching a Feast store
+def use_feast_sqlite_codecs() -> None:
+    """Put back the process-wide sqlite3 datetime codecs Feast's SQLite online store relies on.
+
+    Feast registers, on import, an adapter writing datetimes as epoch integers and a ``timestamp``
+    converter parsing them; pandas' ``to_sql`` on a sqlite3 connection replaces both with ISO
+    strings, for the whole process. A worker that ran one afterwards would write rows Feast's reader
+    cannot parse (and fail to read the rows Feast wrote). Called before every store we open.
+    """
+    import sys
+
+    module = sys.modules.get("feast.infra.online_stores.sqlite")
+    if module is None:  # not imported yet: importing it registers Feast's own codecs
+        return
+    import sqlite3
+    from datetime import datetime
+
+    sqlite3.register_adapter(datetime, module.adapt_datetime_epoch)
+    sqlite3.register_converter("timestamp", module.convert_timestamp)
+
+
 def open_store(repo: str) -> Any:
     """A ``FeatureStore`` for ``repo``: a repo directory holding ``feature_store.yaml``, or that file."""
     from airflow_chaos.lazy import require_extra
 
     FeatureStore = require_extra("feast", "feast", needed_by="a Feast feature-store fault or check").FeatureStore
 
+    use_feast_sqlite_codecs()
     path = Path(repo).expanduser().resolve()
     if path.is_file():
         return FeatureStore(repo_path=str(path.parent), fs_yaml_file=path)

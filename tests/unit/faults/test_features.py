@@ -168,6 +168,27 @@ def test_airflow_chaos_restore_in_another_process_puts_rows_and_views_back(repo,
     assert feast_repo.snapshot(repo, VIEWS, DRIVERS) == before
 
 
+def test_rows_written_after_pandas_to_sql_in_the_same_process_are_still_readable_by_feast_elsewhere(repo, journal):
+    """pandas' ``to_sql`` on a sqlite3 connection swaps the process-wide sqlite3 datetime adapter
+    for ISO strings; Feast's SQLite online store stores and parses epoch integers. A fault writing
+    rows afterwards in the same worker must still write what Feast reads: the CLI restore in another
+    process used to fail with "invalid literal for int() with base 10: b'2026-... 05:00:00'"."""
+    import sqlite3
+
+    import pandas as pd
+
+    before = feast_repo.snapshot(repo, VIEWS, DRIVERS)  # Feast's sqlite module imported: its codecs registered
+    with sqlite3.connect(":memory:") as conn:  # then a task's pandas.to_sql: pandas' codecs win
+        pd.DataFrame({"t": [datetime.now()]}).to_sql("t", conn, index=False)
+    F.ServingSkew(repo=str(repo), feature_view=VIEW, feature="conv_rate", scale=10.0).mutate(ctx_for(journal))
+    cli = Path(sys.executable).parent / "airflow-chaos"
+
+    out = subprocess.run([str(cli), "restore", "--journal", str(journal.root)], capture_output=True, text=True, timeout=300)
+
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert feast_repo.snapshot(repo, VIEWS, DRIVERS) == before
+
+
 # ---------------------------------------------------------------------- interception for a task's duration
 def _materialize_both(repo: Path) -> None:
     feast_repo.store_of(repo).materialize_incremental(datetime.now(timezone.utc), list(VIEWS))
