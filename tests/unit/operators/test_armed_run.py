@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -283,16 +284,23 @@ def test_a_failing_preflight_is_logged_and_chaos_goes_on(monkeypatch, caplog):
     assert records[0]["status"] == "injected"
 
 
-def test_preflight_restores_only_finished_runs_of_this_dag(monkeypatch, tmp_path):
+def emptied_files(monkeypatch, tmp_path, **left_by: tuple[str, str]) -> dict[str, Path]:
+    """Under a journal at ``[chaos] journal_path``: one file per name (``a\n1\n``), emptied by a
+    journaled fault that ``(dag_id, run_id)`` left behind."""
     from airflow_chaos.experiment.journal import Journal
 
     monkeypatch.setenv("AIRFLOW__CHAOS__JOURNAL_PATH", str(tmp_path / "journal"))
-    finished, running = tmp_path / "finished.csv", tmp_path / "running.csv"
-    for path in (finished, running):
-        path.write_bytes(b"a\n1\n")
-    journal = Journal(tmp_path / "journal")
-    journal.rewrite(finished, lambda _: b"", dag_id="dag", run_id="earlier")
-    journal.rewrite(running, lambda _: b"", dag_id="dag", run_id="concurrent")
+    journal, paths = Journal(tmp_path / "journal"), {}
+    for name, (dag_id, run_id) in left_by.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_bytes(b"a\n1\n")
+        journal.rewrite(paths[name], lambda _: b"", dag_id=dag_id, run_id=run_id)
+    return paths
+
+
+def test_preflight_restores_only_finished_runs_of_this_dag(monkeypatch, tmp_path):
+    paths = emptied_files(monkeypatch, tmp_path, finished=("dag", "earlier"), running=("dag", "concurrent"))
+    finished, running = paths["finished"], paths["running"]
 
     class TI(FakeTaskInstance):
         def get_dr_count(self, **kw: Any) -> int:
@@ -450,16 +458,13 @@ def test_an_around_fault_sees_the_tasks_exception():
 
 
 def test_preflight_asks_only_about_this_dags_other_runs(monkeypatch, tmp_path):
-    from airflow_chaos.experiment.journal import Journal
-
-    monkeypatch.setenv("AIRFLOW__CHAOS__JOURNAL_PATH", str(tmp_path / "journal"))
-    paths = {name: tmp_path / f"{name}.csv" for name in ("earlier", "this_run", "other_dag")}
-    for path in paths.values():
-        path.write_bytes(b"a\n1\n")
-    journal = Journal(tmp_path / "journal")
-    journal.rewrite(paths["earlier"], lambda _: b"", dag_id="dag", run_id="earlier")
-    journal.rewrite(paths["this_run"], lambda _: b"", dag_id="dag", run_id="manual__2026-01-01")
-    journal.rewrite(paths["other_dag"], lambda _: b"", dag_id="other_dag", run_id="old")
+    paths = emptied_files(
+        monkeypatch,
+        tmp_path,
+        earlier=("dag", "earlier"),
+        this_run=("dag", "manual__2026-01-01"),
+        other_dag=("other_dag", "old"),
+    )
     asked: list[dict[str, Any]] = []
 
     class TI(FakeTaskInstance):
@@ -916,15 +921,8 @@ def test_a_fault_not_injected_is_not_marked_ineffective():
 
 # ---------------------------------------------------------------------- preflight, deferral, resume logging
 def test_preflight_logs_what_it_restored_and_what_was_written_since(monkeypatch, tmp_path, task_log):
-    from airflow_chaos.experiment.journal import Journal
-
-    monkeypatch.setenv("AIRFLOW__CHAOS__JOURNAL_PATH", str(tmp_path / "journal"))
-    restored, rewritten = tmp_path / "restored.csv", tmp_path / "rewritten.csv"
-    for path in (restored, rewritten):
-        path.write_bytes(b"a\n1\n")
-    journal = Journal(tmp_path / "journal")
-    journal.rewrite(restored, lambda _: b"", dag_id="dag", run_id="earlier")
-    journal.rewrite(rewritten, lambda _: b"", dag_id="dag", run_id="earlier")
+    paths = emptied_files(monkeypatch, tmp_path, restored=("dag", "earlier"), rewritten=("dag", "earlier"))
+    restored, rewritten = paths["restored"], paths["rewritten"]
     rewritten.write_bytes(b"a\n2\n")  # someone wrote it since the fault
     run(Tag(name="x"), execute=Work())
     warnings = sorted(line for level, line in task_log.lines if level == "warning" and "preflight" in line)
@@ -936,15 +934,8 @@ def test_preflight_logs_what_it_restored_and_what_was_written_since(monkeypatch,
 
 
 def test_preflight_restores_only_this_dags_entries_of_a_finished_run(monkeypatch, tmp_path):
-    from airflow_chaos.experiment.journal import Journal
-
-    monkeypatch.setenv("AIRFLOW__CHAOS__JOURNAL_PATH", str(tmp_path / "journal"))
-    mine, theirs = tmp_path / "mine.csv", tmp_path / "theirs.csv"
-    for path in (mine, theirs):
-        path.write_bytes(b"a\n1\n")
-    journal = Journal(tmp_path / "journal")
-    journal.rewrite(mine, lambda _: b"", dag_id="dag", run_id="scheduled__1")
-    journal.rewrite(theirs, lambda _: b"", dag_id="other_dag", run_id="scheduled__1")  # same run id, other DAG
+    paths = emptied_files(monkeypatch, tmp_path, mine=("dag", "scheduled__1"), theirs=("other_dag", "scheduled__1"))
+    mine, theirs = paths["mine"], paths["theirs"]  # same run id, other DAG
     run(Tag(name="x"), execute=Work())
     assert mine.read_bytes() == b"a\n1\n"
     assert theirs.read_bytes() == b"", "another DAG's run with the same id is not this DAG's to restore"
