@@ -73,14 +73,6 @@ def tracking_uri_for(data_dir: str) -> str:
     return f"sqlite:///{data_dir}/mlflow.db"
 
 
-def artifact_root(tracking_uri: str) -> str | None:
-    """Model artifacts beside a SQLite store (MLflow's default is ``./mlruns`` of the worker's working
-    directory); a tracking server keeps its own artifact root."""
-    if tracking_uri.startswith("sqlite:///"):
-        return os.path.join(os.path.dirname(tracking_uri.removeprefix("sqlite:///")), "artifacts")
-    return None
-
-
 def use_mlflow(tracking_uri: str) -> Any:
     """Point MLflow at the pipeline's store with a short retry budget; return a client.
 
@@ -114,11 +106,13 @@ def log_model(
     import mlflow
     from mlflow.models import infer_signature
 
+    from airflow_chaos.report.tracking import default_artifact_location  # beside a SQLite store, not ./mlruns
+
     found = client.get_experiment_by_name(experiment)
     experiment_id = (
         found.experiment_id
         if found
-        else client.create_experiment(experiment, artifact_location=artifact_root(mlflow.get_tracking_uri()))
+        else client.create_experiment(experiment, artifact_location=default_artifact_location(mlflow.get_tracking_uri()))
     )
     with mlflow.start_run(experiment_id=experiment_id):
         info = mlflow.sklearn.log_model(

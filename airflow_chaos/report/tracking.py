@@ -77,13 +77,21 @@ def scorecard_metrics(card: Scorecard) -> dict[str, float]:
     return metrics
 
 
+def default_artifact_location(tracking_uri: str) -> str | None:
+    """Artifacts beside a ``sqlite:///`` store (MLflow's default is ``./mlruns`` of the current
+    working directory); None for any other store (a tracking server keeps its own artifact root)."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = tracking_uri.removeprefix("sqlite:///")
+    return os.path.join(os.path.dirname(os.path.abspath(database)), "artifacts")
+
+
 def _experiment_id(client: Any, name: str, tracking_uri: str, artifact_location: str | None) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
-    if artifact_location is None and tracking_uri.startswith("sqlite:///"):
-        database = tracking_uri.removeprefix("sqlite:///")
-        artifact_location = os.path.join(os.path.dirname(os.path.abspath(database)), "artifacts")
+    if artifact_location is None:
+        artifact_location = default_artifact_location(tracking_uri)
     return str(client.create_experiment(name, artifact_location=artifact_location))
 
 
