@@ -3,7 +3,7 @@
 Every name here loads on first use (the :mod:`airflow_chaos.lazy` pattern): importing the package
 builds no pydantic model, so provider discovery and DAG files that never touch a fault pay nothing
 for it. :meth:`Fault.kinds` and :meth:`Fault.from_dict` import every module of
-:data:`FAULT_MODULES` the first time they are asked, so the registry always lists every kind.
+:data:`~airflow_chaos.faults.modules.FAULT_MODULES` the first time they are asked, so the registry always lists every kind.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from airflow_chaos.faults.modules import EXPORTS
+from airflow_chaos.faults.modules import FAULT_MODULES as FAULT_MODULES
+from airflow_chaos.faults.modules import import_fault_modules as import_fault_modules
 from airflow_chaos.lazy import lazy_getattr
 
 if TYPE_CHECKING:
@@ -63,77 +66,7 @@ if TYPE_CHECKING:
     from airflow_chaos.faults.timing import Delay, FalseSuccess, Jitter, PartialOutput
     from airflow_chaos.records import SIGNALS, Injection, InjectionStatus
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "airflow_chaos.faults.base": (
-        "Fault",
-        "FaultContext",
-    ),
-    "airflow_chaos.faults.data": (
-        "AddColumn",
-        "BackdateTimestamps",
-        "CastColumn",
-        "CorruptCategories",
-        "DropColumn",
-        "DropPartition",
-        "DuplicateRows",
-        "FlipLabels",
-        "InjectNulls",
-        "OutOfOrderTimestamps",
-        "OutOfRange",
-        "RenameColumn",
-        "ReorderColumns",
-        "ShiftDistribution",
-        "ShuffleRows",
-        "SwapColumns",
-        "TableFault",
-        "TruncateRows",
-    ),
-    "airflow_chaos.faults.features": (
-        "CorruptFeatures",
-        "DropFeature",
-        "FeatureLag",
-        "FeatureVersionMismatch",
-        "ServingSkew",
-        "StaleFeatures",
-    ),
-    "airflow_chaos.faults.files": (
-        "CorruptBytes",
-        "EmptyFile",
-        "HoldBackFile",
-        "SwapFormat",
-        "TruncateFile",
-    ),
-    "airflow_chaos.faults.http": (
-        "Blackhole",
-        "ConnectionReset",
-        "HttpError",
-        "HttpLatency",
-        "HttpTimeout",
-        "MalformedBody",
-        "RateLimit",
-    ),
-    "airflow_chaos.faults.registry": (
-        "BrokenModel",
-        "ChangeSignature",
-        "RegistryOutage",
-        "RepointAlias",
-        "StripMetadata",
-    ),
-    "airflow_chaos.faults.timing": (
-        "Delay",
-        "FalseSuccess",
-        "Jitter",
-        "PartialOutput",
-    ),
-    "airflow_chaos.records": (
-        "SIGNALS",
-        "Injection",
-        "InjectionStatus",
-    ),
-}
-#: The modules that define fault kinds; each kind registers itself when its module is imported.
-FAULT_MODULES: tuple[str, ...] = tuple(m for m in _EXPORTS if m.rsplit(".", 1)[-1] not in ("base", "records"))
-_LAZY: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
+_LAZY: dict[str, str] = {name: module for module, names in EXPORTS.items() for name in names}
 
 __all__ = [
     "SIGNALS",
@@ -189,12 +122,6 @@ __all__ = [
 ]
 
 _export = lazy_getattr(__name__, _LAZY)
-
-
-def import_fault_modules() -> None:
-    """Import every module of :data:`FAULT_MODULES`, registering all fault kinds."""
-    for module in FAULT_MODULES:
-        importlib.import_module(module)
 
 
 def __getattr__(name: str) -> Any:

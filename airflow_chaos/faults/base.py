@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from airflow_chaos import storage
 from airflow_chaos.exceptions import ChaosConfigError, ChaosInjectionError
+from airflow_chaos.faults.modules import import_fault_modules
 from airflow_chaos.records import validate_signals
 
 if TYPE_CHECKING:
@@ -85,8 +86,6 @@ def _positional_error(fault_cls: type[Fault], args: tuple[Any, ...], given: dict
 @functools.cache
 def _import_fault_modules() -> None:
     """Import the fault modules once, so the registry holds every kind (``airflow_chaos.faults`` is lazy)."""
-    from airflow_chaos.faults import import_fault_modules
-
     import_fault_modules()
 
 

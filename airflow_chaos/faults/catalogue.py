@@ -90,8 +90,6 @@ def catalogue_markdown() -> str:
 
     Kinds registered by user code (a plugin, a test) are not part of the package's catalogue.
     """
-    import airflow_chaos.faults  # noqa: F401 - registers every fault kind the package ships
-
     families: dict[str, list[type[Fault]]] = {}
     for cls in Fault.kinds().values():
         if cls.__module__.startswith("airflow_chaos."):

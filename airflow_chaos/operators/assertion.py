@@ -140,7 +140,7 @@ class AssertDetectedOperator(BaseOperator):
 
         A report that cannot be written is logged, never a reason to fail: the verdicts decide that.
         """
-        from airflow_chaos.report.scorecard import write_scorecards
+        from airflow_chaos.report.files import write_scorecards
 
         try:
             card, files = write_scorecards(report, self.reports_dir or settings.reports_root)

@@ -3,7 +3,7 @@
 :func:`build_scorecard` turns an :class:`~airflow_chaos.experiment.verdicts.ExperimentReport` into a
 :class:`Scorecard`: the verdicts, the control's steady state, each scenario's impact, a suggestion for
 every SILENT verdict, which injections share which detection, the fault-by-check detection matrix,
-time to detect, and the scores of earlier scorecards of the same DAG. :func:`write_scorecards`
+time to detect, and the scores of earlier scorecards of the same DAG. :func:`airflow_chaos.report.files.write_scorecards`
 writes ``<root>/<dag_id>/<run_id>/scorecard.json``, ``scorecard.md`` and ``scorecard.html``.
 
 The JSON validates against ``scorecard.v1.schema.json`` shipped beside this module (:func:`schema`);
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +31,7 @@ from airflow_chaos.experiment.verdicts import (
 from airflow_chaos.records import utcnow
 from airflow_chaos.report.explain import explain
 from airflow_chaos.report.suggestions import Suggestion, fault_label, suggestions
-from airflow_chaos.storage import StoragePath, as_path, write_atomic
+from airflow_chaos.storage import StoragePath, as_path
 
 log = logging.getLogger(__name__)
 
@@ -239,35 +238,3 @@ def read_history(root: str | os.PathLike[str] | StoragePath, dag_id: str, before
         if point.run_id != before:
             points.append(point)
     return sorted(points, key=lambda p: p.generated_at)[-MAX_HISTORY:]
-
-
-@dataclass(frozen=True)
-class ScorecardFiles:
-    directory: StoragePath
-    json: StoragePath
-    markdown: StoragePath
-    html: StoragePath
-
-    def paths(self) -> list[str]:
-        return [str(self.json), str(self.markdown), str(self.html)]
-
-
-def write_scorecards(
-    report: ExperimentReport,
-    root: str | os.PathLike[str] | StoragePath,
-    *,
-    now: datetime | None = None,
-) -> tuple[Scorecard, ScorecardFiles]:
-    """Build the scorecard of ``report`` (with the DAG's earlier scores) and write its three files, each atomically."""
-    from airflow_chaos.report.html import render_html
-    from airflow_chaos.report.markdown import render_markdown
-
-    history = read_history(root, report.dag_id, before=report.run_id)
-    card = build_scorecard(report, history, now)
-    directory = scorecard_dir(root, report.dag_id, report.run_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    files = ScorecardFiles(directory, *(directory / name for name in FILES))
-    write_atomic(files.json, json.dumps(card.to_json(), indent=2).encode())
-    write_atomic(files.markdown, render_markdown(card).encode())
-    write_atomic(files.html, render_html(card).encode())
-    return card, files

@@ -12,7 +12,8 @@ from airflow_chaos import cli
 from airflow_chaos.experiment.verdicts import build_report
 from airflow_chaos.faults import DropColumn, InjectNulls
 from airflow_chaos.records import Detection, Injection, InjectionStatus
-from airflow_chaos.report.scorecard import schema, write_scorecards
+from airflow_chaos.report.files import write_scorecards
+from airflow_chaos.report.scorecard import schema
 
 
 @pytest.fixture

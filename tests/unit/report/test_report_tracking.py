@@ -8,7 +8,7 @@ import pytest
 from airflow_chaos.experiment.matrix import ExperimentPlan, PlannedScenario, judge_matrix
 from airflow_chaos.faults import InjectNulls
 from airflow_chaos.records import Detection, Injection, InjectionStatus
-from airflow_chaos.report.scorecard import write_scorecards
+from airflow_chaos.report.files import write_scorecards
 from airflow_chaos.report.tracking import log_scorecard, scorecard_params
 
 pytestmark = pytest.mark.integration

@@ -14,6 +14,7 @@ from airflow_chaos.experiment.matrix import ExperimentPlan, PlannedScenario, jud
 from airflow_chaos.experiment.verdicts import build_report
 from airflow_chaos.faults import DropColumn, HttpError, InjectNulls, ShiftDistribution, TruncateFile
 from airflow_chaos.records import Detection, Injection, InjectionStatus, utcnow
+from airflow_chaos.report.files import write_scorecards
 from airflow_chaos.report.html import render_html
 from airflow_chaos.report.markdown import render_markdown
 from airflow_chaos.report.scorecard import (
@@ -25,7 +26,6 @@ from airflow_chaos.report.scorecard import (
     row_label,
     schema,
     scorecard_dir,
-    write_scorecards,
 )
 
 NAMES = ("control", "nulls", "both", "shift", "api")
