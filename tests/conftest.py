@@ -79,3 +79,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return rank.get(Path(str(item.path)).relative_to(ROOT).as_posix(), len(SLOW_FIRST))
 
     items.sort(key=key)  # stable: the other files keep their order
+
+
+#: Lines a test reports with ``record_property("summary", line)``, printed at the end of the run.
+SUMMARY = "summary"
+_summaries: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the summary lines. Under xdist this runs in the controller too, on the workers' reports, whose
+    ``user_properties`` travel with them; a worker's own printed output never reaches the terminal."""
+    if report.when == "call":
+        _summaries.extend(str(value) for key, value in report.user_properties if key == SUMMARY)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _summaries:
+        terminalreporter.section("airflow-chaos measurements")
+        for line in _summaries:
+            terminalreporter.write_line(line)
