@@ -186,3 +186,62 @@ def test_defect_1_preflight_never_overwrites_fresh_data(dag_runner, chaos_on, tm
     assert rec["status"] in ("skipped", "dry_run")  # the guard held: nothing injected in run 2
     assert journal.state_of(entry.id) == "superseded"
     assert journal.pending(dag_id="preflight_cas") == []
+
+
+TEARDOWN_SOURCE = """
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from airflow_chaos import chaos, faults
+from airflow_chaos.operators import ChaosRestoreOperator
+
+IN = {path!r}
+
+
+@dag(dag_id="teardown_cas", schedule=None, start_date=datetime(2026, 1, 1), catchup=False)
+def build():
+    @task
+    def read_input():
+        with open(IN) as fh:
+            return len(fh.read().splitlines())
+
+    @task
+    def redeliver():  # upstream writes new rows while the experiment runs
+        with open(IN, "w") as fh:
+            fh.write({fresh!r})
+
+    read = chaos(read_input(), faults.EmptyFile(path=IN, when="before"))
+    read >> redeliver() >> ChaosRestoreOperator(task_id="chaos_restore").as_teardown()
+
+
+build()
+"""
+
+
+def test_defect_1_teardown_keeps_rows_written_since_the_fault(dag_runner, chaos_on, tmp_path, caplog):
+    """Issue #7, defect 1, on the teardown path: the run empties IN, a later task of the same run writes
+    new rows to it; the teardown must keep them, report the entry ``superseded`` and keep the backup."""
+    from airflow_chaos import config
+    from airflow_chaos.experiment.journal import Journal
+
+    path = tmp_path / "in" / "orders.csv"
+    path.parent.mkdir()
+    original = b"id,amount\n1,9.5\n"
+    path.write_bytes(original)
+    fresh = "id,amount\n1,9.5\n2,20.0\n3,3.25\n"
+
+    with caplog.at_level("WARNING"):
+        result = dag_runner.run(
+            dag_runner.write("teardown_cas", TEARDOWN_SOURCE.format(path=str(path), fresh=fresh)), "teardown_cas"
+        )
+
+    assert result.state == "success" and result.task_states["chaos_restore"] == "success"
+    assert result.xcom("read_input") == 0  # the fault was real: the task read an empty file
+    assert path.read_text() == fresh  # the teardown did not put the old bytes over the new rows
+    [restored] = result.xcom("chaos_restore")
+    assert restored["outcome"] == "superseded"
+    journal = Journal(config.journal_root())
+    assert journal.state_of(restored["id"]) == "superseded" and restored["path"] == str(path)
+    assert (journal.backups_dir / restored["id"]).read_bytes() == original  # the original is kept, not deleted
+    assert any("NOT restored" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
