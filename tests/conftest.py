@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -59,6 +60,33 @@ def _restore_environment() -> Iterator[None]:
     if dict(os.environ) != before:
         os.environ.clear()
         os.environ.update(before)
+
+
+_SQLITE_CODECS = (dict(sqlite3.adapters), dict(sqlite3.converters))  # Python's own, before any test
+
+
+@pytest.fixture(autouse=True)
+def _undo_pandas_sqlite_codecs() -> Iterator[None]:
+    """Take back the sqlite3 codecs pandas registered. ``DataFrame.to_sql`` on a sqlite3 connection
+    swaps the process-wide datetime adapters and converters for ISO strings; a later test of the same
+    worker would then have Feast write rows its own converter cannot read. In Airflow each task is a
+    process of its own, so after every test (and whatever module fixture ran before it) pandas'
+    codecs give way to Python's, and to Feast's once Feast's SQLite store is loaded, as in a fresh
+    worker (see tests/unit/test_test_isolation.py)."""
+    yield
+    touched = False
+    for registry, base in zip((sqlite3.adapters, sqlite3.converters), _SQLITE_CODECS, strict=True):
+        for key, codec in list(registry.items()):
+            if getattr(codec, "__module__", "") == "pandas.io.sql":
+                touched = True
+                if key in base:
+                    registry[key] = base[key]
+                else:
+                    del registry[key]
+    if touched:
+        from airflow_chaos.faults.features import use_feast_sqlite_codecs
+
+        use_feast_sqlite_codecs()  # a no-op until Feast's SQLite store is imported (which registers them)
 
 
 #: The longest test files (over a minute each on 2 cores), run first: under ``pytest -n 2 --dist loadfile
