@@ -73,7 +73,7 @@ def experiment(run: int) -> ExperimentReport:
 
 
 def main() -> None:
-    from airflow_chaos.report.scorecard import write_scorecards
+    from airflow_chaos.report.files import write_scorecards
 
     report = experiment(HISTORY)
     with tempfile.TemporaryDirectory() as tmp:
