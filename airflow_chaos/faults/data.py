@@ -529,13 +529,9 @@ class CorruptCategories(TableFault):
             )
         swap_case = ctx.rng.integers(0, 2, len(picked), dtype="uint8").astype(bool)
         known = pc.unique(seen)
-        if picked.null_count:  # never for picked rows (they hold values); kept for safety
-            new = pc.if_else(
-                pa.array(swap_case), pc.utf8_swapcase(picked), pc.utf8_slice_codeunits(picked, 0, -1)
-            )
-            return self._unseen(new, known)
         # A typo depends only on the value and the kind of typo: make each (value, kind) pair's typo
-        # once, on the distinct values, and spread them to the picked rows with one take.
+        # once, on the distinct values, and spread them to the picked rows with one take. Picked rows
+        # hold values (they are sampled from the valid rows), so each has an index in ``known``.
         size = len(known)
         pair = pc.index_in(picked, value_set=known).to_numpy(zero_copy_only=False).astype(np.int64)
         pair += np.where(swap_case, 0, size)
@@ -799,9 +795,7 @@ class DropPartition(TableFault):
             rows_after=rows - dropped,
             capped=dropped < matched,
         )
-        if isinstance(keep, np.ndarray):
-            return filter_rows(table, keep)
-        return table.filter(keep) if table_kind(table) == "arrow" else filter_rows(table, np.asarray(keep, dtype=bool))
+        return filter_rows(table, keep)
 
     def _matches(self, column: Any) -> tuple[Any, int]:
         """The rows equal to ``value`` (an Arrow boolean array without nulls; None when none can be) and their count."""

@@ -135,12 +135,15 @@ def take_rows(value: Any, positions: Positions) -> Any:
     return value.take(positions)
 
 
-def filter_rows(value: Any, keep: Mask) -> Any:
+def filter_rows(value: Any, keep: Mask | Any) -> Any:
+    """The rows where ``keep`` (a numpy bool mask, or an Arrow boolean array without nulls) is true."""
+    import numpy as np
+
     if table_kind(value) == "arrow":
         import pyarrow as pa
 
-        return value.filter(pa.array(keep))
-    return value[keep]
+        return value.filter(keep if isinstance(keep, (pa.Array, pa.ChunkedArray)) else pa.array(keep))
+    return value[np.asarray(keep, dtype=bool)]
 
 
 def head_rows(value: Any, count: int) -> Any:
@@ -571,14 +574,12 @@ def rank_window(column: Any, among: Positions | None, count: int, rng: np.random
         return np.empty(0, dtype=np.int64)
     if among is not None:
         keys = keys.take(among)
+    start = int(rng.integers(0, pool - count + 1))
     values = _plain_numbers(keys)
     if values is not None:
-        start = int(rng.integers(0, pool - count + 1))
         band = _stable_rank_band(values, start, count)
     else:
-        order = np.asarray(pc.sort_indices(keys).to_numpy(), dtype=np.int64)
-        start = int(rng.integers(0, pool - count + 1))
-        band = order[start : start + count]
+        band = np.asarray(pc.sort_indices(keys).to_numpy(), dtype=np.int64)[start : start + count]
     picked = band if among is None else among[band]
     return np.flatnonzero(mask_of(picked, len(column))).astype(np.int64, copy=False)
 
